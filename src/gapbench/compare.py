@@ -1,0 +1,18 @@
+"""Paired comparisons of two systems on the same samples: ``compare.wer(a, b)``."""
+from __future__ import annotations
+
+from typing import Any
+
+from gapbench.core.registry import Registry
+
+COMPARERS: Registry[Any] = Registry("comparison")
+COMPARERS.register("wer", "gapbench.metrics.wer:compare_wer")
+COMPARERS.register("cer", "gapbench.metrics.wer:compare_cer")
+
+__all__ = COMPARERS.names()
+
+
+def __getattr__(name: str) -> Any:
+    if name in COMPARERS:
+        return COMPARERS.get(name)
+    raise AttributeError(f"module 'gapbench.compare' has no attribute {name!r}")

@@ -1,0 +1,1 @@
+"""The vocabulary shared by every part of gapbench: samples, predictions, results, registries."""

@@ -1,0 +1,1 @@
+"""Metric families: each module has a pure functional core and a thin mergeable state class."""
