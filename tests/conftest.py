@@ -1,0 +1,25 @@
+"""Shared fixtures: the real public reference cases live in ``../shared/reference-data``."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("GAPBENCH_NO_PROGRESS", "1")
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _reference_data_dir() -> Path:
+    env = os.environ.get("GAPBENCH_REFERENCE_DATA")
+    return Path(env) if env else REPO.parent / "shared" / "reference-data"
+
+
+@pytest.fixture(scope="session")
+def refdata() -> Path:
+    """Path to the shared reference cases (COCO, RTTM, WER pairs)."""
+    path = _reference_data_dir()
+    if not path.is_dir():
+        pytest.fail(f"reference data not found at {path}; set GAPBENCH_REFERENCE_DATA")
+    return path
