@@ -30,7 +30,7 @@ def _root(
     if ctx.invoked_subcommand is None:
         from gapbench.suite import run_default_suite
 
-        run_default_suite()
+        raise typer.Exit(run_default_suite())
 
 
 app.add_typer(score_app, name="score")
