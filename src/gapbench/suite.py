@@ -110,10 +110,10 @@ def run_suite(
     seed: int = 0,
 ) -> tuple[list[JobOutcome], Path]:
     """Run every job of a suite; return the outcomes and the JSON file they were written to."""
+    spec = load_suite(name_or_path)
     from gapbench.core.progress import progress
     from gapbench.store import open_store
 
-    spec = load_suite(name_or_path)
     out_dir.mkdir(parents=True, exist_ok=True)
     store = open_store(store_url)
     outcomes: list[JobOutcome] = []

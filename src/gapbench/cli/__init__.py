@@ -63,8 +63,6 @@ _register_all()
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: bad input becomes one line on stderr (``--debug`` shows the traceback)."""
-    import click
-
     from gapbench.core.registry import UnknownNameError
     from gapbench.errors import InputError
 
@@ -72,21 +70,15 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in args
     args = [a for a in args if a != "--debug"]
     try:
-        result = app(args, prog_name="gapbench", standalone_mode=False)
-        return int(result) if isinstance(result, int) else 0
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except click.exceptions.Abort:
-        sys.stderr.write("aborted\n")
-        return 130
+        app(args, prog_name="gapbench", standalone_mode=True)  # usage errors: Typer's own message
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except (InputError, UnknownNameError, FileNotFoundError, IsADirectoryError) as exc:
         if debug:
             raise
         sys.stderr.write(f"gapbench: error: {_one_line(exc)}\n")
         return 2
+    return 0
 
 
 def _one_line(exc: BaseException) -> str:
