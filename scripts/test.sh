@@ -3,7 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh test
-eval "$(bash scripts/postgres.sh)"   # exports GAPBENCH_TEST_PG_URL
+# PostgreSQL for the store tests; only `export ...` lines reach stdout. A failed setup stops here.
+pg_env="$(bash scripts/postgres.sh start)"
+eval "$pg_env"   # GAPBENCH_TEST_PG_URL, GAPBENCH_PG_DIR, GAPBENCH_PG_PORT
 set +e
 .venv/bin/python -m pytest -n 2 -p no:cacheprovider "$@"
 rc=$?
