@@ -18,6 +18,7 @@ RTTM (NIST Rich Transcription Time Marked), one turn per line::
 
 UEM, one scored region per line: ``<file> <chan> <start> <end>`` (several lines per file allowed).
 """
+
 from __future__ import annotations
 
 import math
