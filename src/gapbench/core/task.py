@@ -1,0 +1,282 @@
+"""Tasks: a dataset, the prediction type the model must produce, and the metric that scores it.
+
+Tasks are declared in YAML (``src/gapbench/tasks/*.yaml``, plus any directory listed in
+``GAPBENCH_TASKS_PATH``, ``os.pathsep``-separated)::
+
+    name: digits
+    type: image-classification
+    description: scikit-learn's 8x8 handwritten digits, stratified test split
+    dataset: {target: "gapbench.data.embedded:sklearn_digits", args: {split: test}}
+    metric: {target: "gapbench.metrics.topk:TopKAccuracy", args: {k: [1, 5]}}
+    default_model: builtin:digits-logreg
+
+or in Python with :func:`register_task`. The YAML files are read on the first lookup, never at
+import; the dataset and metric targets are imported only when a run needs them. Unknown task
+names are answered with the closest known names; a malformed file gets one line naming the file
+and the field.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from gapbench.core.registry import Registry, UnknownNameError, import_target
+from gapbench.core.sample import Sample
+from gapbench.errors import InputError
+
+# task type -> the prediction kind (see gapbench.core.predictions) a model must produce for it
+TASK_TYPES: dict[str, str] = {
+    "image-classification": "class-scores",
+    "asr": "transcript",
+    "object-detection": "detections",
+    "semantic-segmentation": "seg-mask",
+    "diarization": "speaker-turns",
+    "spectrogram-mcq": "choice",
+}
+
+_FIELDS = ("name", "type", "dataset", "metric", "default_model", "description")
+_REQUIRED = ("name", "type", "dataset", "metric")
+
+
+@dataclass(frozen=True)
+class Target:
+    """A lazily imported ``"module:attr"`` callable and the keyword arguments to call it with."""
+
+    target: str
+    args: Mapping[str, Any] = field(default_factory=dict)
+
+    def build(self) -> Any:
+        return import_target(self.target)(**dict(self.args))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"target": self.target, "args": dict(self.args)}
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One task. ``dataset`` builds an iterable of :class:`Sample`; ``metric`` builds a fresh Metric."""
+
+    name: str
+    type: str
+    dataset: Target
+    metric: Target
+    default_model: str | None = None
+    description: str = ""
+    source: str | None = None  # the YAML file it came from, or None for Python-registered tasks
+
+    def __post_init__(self) -> None:
+        if self.type not in TASK_TYPES:
+            raise ValueError(_unknown_type_message(self.type))
+
+    @property
+    def prediction_kind(self) -> str:
+        return TASK_TYPES[self.type]
+
+    def samples(self, limit: int | None = None) -> Iterator[Sample]:
+        """The task's samples in their fixed order, the first ``limit`` of them if given."""
+        return self.open_samples(limit)[0]
+
+    def open_samples(self, limit: int | None = None) -> tuple[Iterator[Sample], int | None]:
+        """Build the dataset once: an iterator of samples and their count when known cheaply."""
+        data = self.dataset.build()
+        try:
+            total: int | None = len(data)
+        except TypeError:
+            total = None
+        if limit is not None:
+            total = limit if total is None else min(total, limit)
+        return self._checked(data, limit), total
+
+    def _checked(self, data: Any, limit: int | None) -> Iterator[Sample]:
+        it: Iterator[Any] = iter(data)
+        if limit is not None:
+            it = itertools.islice(it, limit)
+        where = self.source or f"task {self.name!r}"
+        for i, item in enumerate(it):
+            if not isinstance(item, Sample):
+                raise InputError(where, f"dataset item {i}", "a gapbench Sample", type(item).__name__)
+            yield item
+
+    def make_metric(self) -> Any:
+        return self.metric.build()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "dataset": self.dataset.to_json(),
+            "metric": self.metric.to_json(),
+            "default_model": self.default_model,
+            "description": self.description,
+        }
+
+
+def _unknown_type_message(kind: str) -> str:
+    import difflib
+
+    hint = difflib.get_close_matches(str(kind), TASK_TYPES, n=1, cutoff=0.5)
+    msg = f"a task type ({', '.join(TASK_TYPES)})"
+    return msg + (f"; did you mean {hint[0]!r}?" if hint else "")
+
+
+# ---------------------------------------------------------------------------------------------
+# YAML
+
+
+def _target(file: str, key: str, value: Any) -> Target:
+    if isinstance(value, str):  # shorthand: `metric: "module:attr"`
+        value = {"target": value}
+    if not isinstance(value, Mapping):
+        raise InputError(file, f"field {key!r}", "a mapping with 'target' and optional 'args'", value)
+    extra = set(value) - {"target", "args"}
+    if extra:
+        raise InputError(file, f"field '{key}.{sorted(extra)[0]}'", "only 'target' and 'args'")
+    tgt = value.get("target")
+    if not isinstance(tgt, str) or tgt.count(":") != 1 or not all(tgt.split(":")):
+        raise InputError(file, f"field '{key}.target'", "a 'package.module:attr' string", tgt)
+    args = value.get("args") or {}
+    if not isinstance(args, Mapping) or not all(isinstance(k, str) for k in args):
+        raise InputError(file, f"field '{key}.args'", "a mapping of keyword arguments", args)
+    return Target(tgt, dict(args))
+
+
+def task_from_mapping(data: Any, file: str = "<task>") -> TaskSpec:
+    """Validate a parsed YAML document and build the TaskSpec (errors name the file and field)."""
+    import difflib
+
+    if not isinstance(data, Mapping):
+        raise InputError(file, None, "a YAML mapping with fields " + ", ".join(_FIELDS), type(data).__name__)
+    for key in data:
+        if key not in _FIELDS:
+            hint = difflib.get_close_matches(str(key), _FIELDS, n=1, cutoff=0.5)
+            exp = f"one of {', '.join(_FIELDS)}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+            raise InputError(file, f"field {key!r}", exp)
+    for key in _REQUIRED:
+        if key not in data:
+            raise InputError(file, f"field {key!r}", "this required field to be present")
+    for key in ("name", "type", "default_model", "description"):
+        if key in data and data[key] is not None and not isinstance(data[key], str):
+            raise InputError(file, f"field {key!r}", "a string", data[key])
+    name = data["name"]
+    if not name or any(c.isspace() for c in name):
+        raise InputError(file, "field 'name'", "a non-empty name without spaces", name)
+    if data["type"] not in TASK_TYPES:
+        raise InputError(file, "field 'type'", _unknown_type_message(data["type"]), data["type"])
+    default_model = data.get("default_model")
+    if default_model is not None and ":" not in default_model:
+        raise InputError(file, "field 'default_model'", "a model URI 'scheme:name'", default_model)
+    return TaskSpec(
+        name=name,
+        type=data["type"],
+        dataset=_target(file, "dataset", data["dataset"]),
+        metric=_target(file, "metric", data["metric"]),
+        default_model=default_model,
+        description=(data.get("description") or "").strip(),
+        source=file,
+    )
+
+
+def load_task_file(path: str | os.PathLike[str]) -> TaskSpec:
+    """Read and validate one task YAML file."""
+    import yaml
+
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InputError(str(path), where, f"valid YAML ({problem})") from None
+    return task_from_mapping(data, str(path))
+
+
+# ---------------------------------------------------------------------------------------------
+# registry
+
+
+class TaskRegistry:
+    """Task name -> TaskSpec. YAML directories are scanned on the first lookup, not at import."""
+
+    def __init__(self) -> None:
+        self._reg: Registry[TaskSpec] = Registry("task")
+        self._scanned = False
+
+    def task_dirs(self) -> list[Path]:
+        dirs: list[Path] = [Path(str(resources.files("gapbench").joinpath("tasks")))]
+        extra = os.environ.get("GAPBENCH_TASKS_PATH", "")
+        dirs += [Path(p) for p in extra.split(os.pathsep) if p]
+        return dirs
+
+    def _scan(self) -> None:
+        if self._scanned:
+            return
+        self._scanned = True
+        for d in self.task_dirs():
+            if not d.is_dir():
+                continue
+            for path in sorted(d.glob("*.yaml")) + sorted(d.glob("*.yml")):
+                spec = load_task_file(path)
+                if spec.name in self._reg:
+                    prev = self._reg.get(spec.name)
+                    if prev.source != spec.source:
+                        raise InputError(str(path), "field 'name'",
+                                         f"a task name not already defined in {prev.source}", spec.name)
+                    continue
+                self._reg.register(spec.name, spec)
+
+    def register(self, spec: TaskSpec, *, overwrite: bool = False) -> TaskSpec:
+        self._scan()
+        self._reg.register(spec.name, spec, overwrite=overwrite)
+        return spec
+
+    def get(self, name: str) -> TaskSpec:
+        """A task by name, or by path to a YAML file."""
+        if name.endswith((".yaml", ".yml")) and Path(name).is_file():
+            return load_task_file(name)
+        self._scan()
+        return self._reg.get(name)
+
+    def names(self) -> list[str]:
+        self._scan()
+        return self._reg.names()
+
+    def __contains__(self, name: object) -> bool:
+        self._scan()
+        return name in self._reg
+
+    def all(self) -> list[TaskSpec]:
+        return [self.get(n) for n in self.names()]
+
+    def reset(self) -> None:
+        """Forget everything (tests; after changing GAPBENCH_TASKS_PATH)."""
+        self._reg = Registry("task")
+        self._scanned = False
+
+
+TASKS = TaskRegistry()
+
+
+def register_task(spec: TaskSpec, *, overwrite: bool = False) -> TaskSpec:
+    """The Python escape hatch: register a task built in code."""
+    return TASKS.register(spec, overwrite=overwrite)
+
+
+def get_task(task: str | TaskSpec) -> TaskSpec:
+    return task if isinstance(task, TaskSpec) else TASKS.get(task)
+
+
+def list_tasks() -> list[TaskSpec]:
+    return TASKS.all()
+
+
+__all__ = [
+    "TASK_TYPES", "Target", "TaskSpec", "TaskRegistry", "TASKS", "UnknownNameError",
+    "register_task", "get_task", "list_tasks", "load_task_file", "task_from_mapping",
+]

@@ -1,0 +1,125 @@
+"""``python:`` models: a plain callable taking a list of inputs and returning a list of predictions.
+
+URIs: ``python:package.module:function`` or ``python:path/to/file.py:function`` (relative paths are
+resolved from the working directory). The callable may optionally carry ``task_types`` (a tuple)
+and a ``preprocess(input)`` attribute.
+
+Fingerprint: module name + qualified name + a hash of the module's source file when it can be
+read (so editing any helper in the file invalidates cached responses), else of the function's
+source, else of nothing more (then bump the function's name or clear the cache yourself).
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import inspect
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from gapbench.core.sample import content_hash
+from gapbench.errors import InputError
+from gapbench.models.base import ModelAdapter
+
+
+def _load_file_module(path: Path) -> Any:
+    path = path.resolve()
+    if not path.is_file():
+        raise FileNotFoundError(2, "No such file or directory", str(path))
+    # executed afresh on every load (an edited file is picked up), under a name derived from its path
+    mod_name = "gapbench_user_" + hashlib.blake2b(str(path).encode(), digest_size=6).hexdigest()
+    spec = importlib.util.spec_from_file_location(mod_name, path)
+    if spec is None or spec.loader is None:
+        raise InputError(str(path), None, "a Python source file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[mod_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(mod_name, None)
+        raise
+    return module
+
+
+def _split(spec: str) -> tuple[str, str]:
+    where, sep, attr = spec.rpartition(":")
+    if not sep or not where or not attr:
+        raise InputError(None, f"model 'python:{spec}'",
+                         "'python:package.module:function' or 'python:path/to/file.py:function'")
+    return where, attr
+
+
+def _source_hash(fn: Any, module: Any) -> str | None:
+    file = getattr(module, "__file__", None)
+    if file and str(file).endswith(".py"):
+        try:
+            return hashlib.blake2b(Path(file).read_bytes(), digest_size=16).hexdigest()
+        except OSError:
+            pass
+    for obj in (module, fn):
+        try:
+            src = inspect.getsource(obj)
+        except (OSError, TypeError):
+            continue
+        return hashlib.blake2b(src.encode(), digest_size=16).hexdigest()
+    return None
+
+
+class PythonCallableModel(ModelAdapter):
+    """Wrap ``fn(list_of_inputs) -> list_of_predictions``."""
+
+    def __init__(self, fn: Callable[[list[Any]], Any], *, name: str | None = None,
+                 module: Any = None) -> None:
+        if not callable(fn):
+            raise InputError(None, f"model {name or fn!r}", "a callable", type(fn).__name__)
+        self.fn = fn
+        self.module = module if module is not None else inspect.getmodule(fn)
+        self.qualname = getattr(fn, "__qualname__", type(fn).__qualname__)
+        self.module_name = getattr(fn, "__module__", None) or getattr(self.module, "__name__", "?")
+        self.name = name or f"python:{self.module_name}:{self.qualname}"
+        self.task_types = tuple(getattr(fn, "task_types", ()) or ())
+        pre = getattr(fn, "preprocess", None)
+        if callable(pre):
+            self.preprocess = pre  # type: ignore[method-assign]
+        self._fingerprint: str | None = None
+
+    @classmethod
+    def from_spec(cls, spec: str) -> PythonCallableModel:
+        """``module:function`` or ``path/to/file.py:function`` (the part after ``python:``)."""
+        where, attr = _split(spec)
+        if where.endswith(".py") or "/" in where or "\\" in where:
+            module = _load_file_module(Path(where))
+            # a file module's import name is synthetic: name it by the file instead
+            module_label = Path(where).name
+        else:
+            module = importlib.import_module(where)
+            module_label = where
+        obj: Any = module
+        try:
+            for part in attr.split("."):
+                obj = getattr(obj, part)
+        except AttributeError:
+            raise InputError(where, None, f"a callable named {attr!r}") from None
+        model = cls(obj, name=f"python:{spec}", module=module)
+        model.module_name = module_label
+        return model
+
+    def fingerprint(self) -> str:
+        if self._fingerprint is None:
+            self._fingerprint = content_hash({
+                "adapter": "python",
+                "module": self.module_name,
+                "qualname": self.qualname,
+                "source": _source_hash(self.fn, self.module),
+            })
+        return self._fingerprint
+
+    def predict(self, batch: list[Any]) -> Any:
+        return self.fn(batch)
+
+
+def load_python_model(spec: str) -> PythonCallableModel:
+    """Registry factory for the ``python:`` scheme."""
+    return PythonCallableModel.from_spec(spec)
