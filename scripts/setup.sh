@@ -14,6 +14,10 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "setting up .venv (gapbench[$extras]) ..." >&2
   .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip 2>&1 | grep -v '^WARNING: Location' >&2 || true
   .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[$extras]" 2>&1 | grep -v '^WARNING: Location' >&2 || true
+  if [ "$extras" = test ]; then
+    # The reference for the whisper normaliser tests; --no-deps keeps torch out (it is never imported).
+    .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps "openai-whisper==20250625" 2>&1 | grep -v '^WARNING: Location' >&2 || true
+  fi
   .venv/bin/python -c "import gapbench.cli" # fail loudly if the install did not work
   echo "$want" > "$stamp"
 fi

@@ -5,7 +5,8 @@
 * ``basic``   -- :func:`basic_normalize`: NFKC, lower-case, punctuation and symbols removed,
   whitespace collapsed. Exactly:
 
-  1. Unicode NFKC (full-width letters, ligatures and composed accents compare equal);
+  1. Unicode NFKC (full-width letters, ligatures and composed accents compare equal; note that
+     compatibility characters expand first: ``™`` -> ``TM``, ``½`` -> ``1⁄2``);
   2. ``str.lower()``;
   3. an apostrophe (U+0027 ``'`` or U+2019 ``’``) with a letter or digit on *both* sides is a
      word-internal apostrophe and is kept, as U+0027 (``don't``, ``o'clock``, ``rock’n’roll``);

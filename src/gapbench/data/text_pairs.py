@@ -1,0 +1,167 @@
+"""Reference/hypothesis text pairs for WER and CER: JSON Lines manifests and Kaldi ``text`` files.
+
+* **JSONL** (``PAIRS.jsonl``): one JSON object a line with string fields ``ref`` and ``hyp`` and an
+  optional ``id`` (string or integer; other fields are ignored). Either every record has an ``id``
+  or none does; ids must be unique. Blank lines are skipped.
+* **Kaldi** ``text`` files (``utt_id word word ...``): the first whitespace-separated token is the
+  utterance id, the rest of the line (possibly nothing) its words, re-joined with single spaces.
+  A reference and a hypothesis file are joined on utterance id, in reference-file order; every id
+  must be in both files.
+
+Files are read as UTF-8 (a leading byte-order mark is ignored). Every problem raises
+:class:`gapbench.errors.InputError` naming the file and the 1-based line number.
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import NamedTuple
+
+from gapbench.errors import InputError
+
+MAX_IDS_SHOWN = 5
+
+
+class TextPair(NamedTuple):
+    """One utterance: reference text, hypothesis text, and its id (``None`` when the input had none)."""
+
+    ref: str
+    hyp: str
+    id: str | None = None
+
+
+def _decode(path: Path, number: int, raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(path, number, "UTF-8 text", raw[max(0, exc.start - 10) : exc.end + 10]) from None
+
+
+def _lines(path: Path) -> Iterable[tuple[int, str]]:
+    """``(line_number, text)`` for each non-blank line; lines end at ``\n`` only (``\r\n`` too)."""
+    data = path.read_bytes()
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        lines = data.decode("utf-8").split("\n")
+    except UnicodeDecodeError:  # find the line to report
+        lines = [_decode(path, k, raw) for k, raw in enumerate(data.split(b"\n"), start=1)]
+    for number, line in enumerate(lines, start=1):
+        if line.endswith("\r"):
+            line = line[:-1]
+        if line and not line.isspace():
+            yield number, line
+
+
+def _id_of(value: object, path: Path, number: int) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise InputError(path, number, '"id" to be a string or an integer', value)
+    return str(value)
+
+
+class PairColumns(NamedTuple):
+    """Parallel lists of a pairs file: references, hypotheses, ids (``None`` when it has none)."""
+
+    refs: list[str]
+    hyps: list[str]
+    ids: list[str] | None
+
+
+def _check_record(path: Path, number: int, obj: object) -> None:
+    """Raise the precise error for a record the fast path rejected."""
+    if not isinstance(obj, dict):
+        raise InputError(path, number, 'a JSON object with "ref" and "hyp"', obj)
+    for key in ("ref", "hyp"):
+        if key not in obj:
+            raise InputError(path, number, f'a "{key}" field', sorted(obj))
+        if not isinstance(obj[key], str):
+            raise InputError(path, number, f'"{key}" to be a string', obj[key])
+
+
+def read_pairs_columns(path: str | os.PathLike[str]) -> PairColumns:
+    """Read a ``{"id"?, "ref", "hyp"}`` JSON Lines file into columns (see the module docstring)."""
+    path = Path(path)
+    loads = json.loads
+    refs: list[str] = []
+    hyps: list[str] = []
+    ids: list[str] = []
+    seen: dict[str, int] = {}
+    has_ids: bool | None = None
+    for number, line in _lines(path):
+        try:
+            obj = loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(path, number, f"a JSON object ({exc.msg})", line) from None
+        try:
+            ref, hyp = obj["ref"], obj["hyp"]
+        except (KeyError, TypeError, IndexError):
+            _check_record(path, number, obj)
+            raise
+        if type(ref) is not str or type(hyp) is not str:
+            _check_record(path, number, obj)
+        uid = obj.get("id")
+        record_has_id = uid is not None
+        if has_ids is not record_has_id:
+            if has_ids is None:
+                has_ids = record_has_id
+            else:
+                expected = 'an "id" like the records before it' if has_ids else 'no "id" like the records before it (all or none)'
+                raise InputError(path, number, expected)
+        if record_has_id:
+            if type(uid) is not str:
+                uid = _id_of(uid, path, number)
+            if uid in seen:
+                raise InputError(path, number, f"a unique id (also on line {seen[uid]})", uid)
+            seen[uid] = number
+            ids.append(uid)
+        refs.append(ref)
+        hyps.append(hyp)
+    if not refs:
+        raise InputError(path, None, 'at least one {"ref", "hyp"} record', "an empty file")
+    return PairColumns(refs, hyps, ids if has_ids else None)
+
+
+def read_pairs_jsonl(path: str | os.PathLike[str]) -> list[TextPair]:
+    """Read a ``{"id"?, "ref", "hyp"}`` JSON Lines file into :class:`TextPair` s."""
+    refs, hyps, ids = read_pairs_columns(path)
+    return [TextPair(r, h, u) for r, h, u in zip(refs, hyps, ids if ids is not None else [None] * len(refs))]
+
+
+def read_kaldi_text(path: str | os.PathLike[str]) -> dict[str, str]:
+    """Read a Kaldi ``text`` file into ``{utt_id: "word word ..."}`` (file order)."""
+    path = Path(path)
+    texts: dict[str, str] = {}
+    lines_of: dict[str, int] = {}
+    for number, line in _lines(path):
+        parts = line.split(maxsplit=1)
+        uid = parts[0]
+        if uid in texts:
+            raise InputError(path, number, f"a unique utterance id (also on line {lines_of[uid]})", uid)
+        texts[uid] = " ".join(parts[1].split()) if len(parts) > 1 else ""
+        lines_of[uid] = number
+    if not texts:
+        raise InputError(path, None, "at least one `utt_id words...` line", "an empty file")
+    return texts
+
+
+def _some(ids: list[str]) -> str:
+    shown = ", ".join(ids[:MAX_IDS_SHOWN])
+    return shown + (", ..." if len(ids) > MAX_IDS_SHOWN else "")
+
+
+def join_kaldi(ref_file: str | os.PathLike[str], hyp_file: str | os.PathLike[str]) -> list[TextPair]:
+    """Join Kaldi reference and hypothesis files on utterance id (reference order)."""
+    refs = read_kaldi_text(ref_file)
+    hyps = read_kaldi_text(hyp_file)
+    only_ref = [u for u in refs if u not in hyps]
+    only_hyp = [u for u in hyps if u not in refs]
+    if only_ref or only_hyp:
+        parts = []
+        if only_ref:
+            parts.append(f"{len(only_ref)} id(s) only in {ref_file} ({_some(only_ref)})")
+        if only_hyp:
+            parts.append(f"{len(only_hyp)} id(s) only in {hyp_file} ({_some(only_hyp)})")
+        raise InputError(hyp_file, None, f"the same utterance ids as {ref_file}; " + "; ".join(parts))
+    return [TextPair(text, hyps[uid], uid) for uid, text in refs.items()]

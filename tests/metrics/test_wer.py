@@ -1,0 +1,293 @@
+"""WER/CER against jiwer (computed here) on the real pairs and adversarial cases; merge; compare."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import jiwer
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gapbench.core.predictions import Transcript
+from gapbench.data.text_pairs import TextPair
+from gapbench.errors import InputError
+from gapbench.metrics.stats import paired_ratio_test, ratio_ci
+from gapbench.metrics.wer import WERMetric, compare_cer, compare_wer, score_cer, score_wer, tokenize
+from gapbench.text.normalizers import basic_normalize
+
+
+def _pairs(refdata: Path) -> list[dict]:
+    return [json.loads(x) for x in (refdata / "wer" / "pairs.jsonl").read_text().splitlines() if x]
+
+
+def _normalized(refdata: Path, normalizer: str) -> tuple[list[str], list[str]]:
+    """Expected normalised texts from an independent source per normaliser."""
+    pairs = _pairs(refdata)
+    if normalizer == "whisper":  # openai-whisper's own output, stored with the reference data
+        rows = [json.loads(x) for x in (refdata / "wer" / "normalized.jsonl").read_text().splitlines() if x]
+        return [r["ref_norm"] for r in rows], [r["hyp_norm"] for r in rows]
+    norm = basic_normalize if normalizer == "basic" else (lambda s: s)
+    return [norm(p["ref"]) for p in pairs], [norm(p["hyp"]) for p in pairs]
+
+
+def _check_against_jiwer(result, refs: list[str], hyps: list[str], unit: str) -> None:
+    process = jiwer.process_words if unit == "word" else jiwer.process_characters
+    rate = jiwer.wer if unit == "word" else jiwer.cer
+    name = "wer" if unit == "word" else "cer"
+    out = process(refs, hyps)
+    assert result.metrics[name].value == pytest.approx(rate(refs, hyps), abs=1e-15)
+    assert result.metrics["substitutions"].value == out.substitutions
+    assert result.metrics["deletions"].value == out.deletions
+    assert result.metrics["insertions"].value == out.insertions
+    assert result.metrics["hits"].value == out.hits
+    for m in ("substitutions", "deletions", "insertions", "hits"):
+        assert result.metrics[m].ci95 is None
+
+
+@pytest.mark.parametrize("normalizer", ["none", "basic", "whisper"])
+@pytest.mark.parametrize("unit", ["word", "char"])
+def test_reference_pairs_equal_jiwer(refdata: Path, normalizer: str, unit: str) -> None:
+    score = score_wer if unit == "word" else score_cer
+    result = score(refdata / "wer" / "pairs.jsonl", normalizer=normalizer, ci=False)
+    refs, hyps = _normalized(refdata, normalizer)
+    _check_against_jiwer(result, refs, hyps, unit)
+    assert result.info["utterances"] == 401
+    assert result.info["normalizer"] == normalizer
+    # per-utterance records equal jiwer run on each utterance alone
+    process = jiwer.process_words if unit == "word" else jiwer.process_characters
+    for rec, r, h, p in list(zip(result.records, refs, hyps, _pairs(refdata)))[::7]:
+        o = process(r, h)
+        assert rec["id"] == p["id"]
+        assert (rec["substitutions"], rec["deletions"], rec["insertions"], rec["hits"]) == (
+            o.substitutions, o.deletions, o.insertions, o.hits)
+        assert rec["ref_words"] == o.hits + o.substitutions + o.deletions
+        assert rec["errors"] == o.substitutions + o.deletions + o.insertions
+
+
+def test_corpus_rate_is_not_mean_of_utterance_rates() -> None:
+    r = score_wer([("a b c d", "a b c d"), ("x", "y")], ci=False)
+    assert r.metrics["wer"].value == pytest.approx(1 / 5)  # the mean of utterance WERs is 0.5
+
+
+ADVERSARIAL = [
+    ("the cat sat", ""),  # empty hypothesis: all deletions
+    ("   ", "   "),  # whitespace-only reference and hypothesis
+    ("a\tb  c", "a b c"),  # tab not separated by jiwer's default transform
+    ("  multiple   spaces  here ", "multiple spaces here"),
+    ("naïve café 😀 日本語", "naive café 😀 日本 語"),
+    ("Hello World", "hello world"),
+    ("one", "one two three four"),
+    ("x\u00a0y z", "x y z"),  # no-break space
+]
+
+
+@pytest.mark.parametrize("unit", ["word", "char"])
+def test_adversarial_equal_jiwer(unit: str) -> None:
+    refs = [r for r, _ in ADVERSARIAL if r.strip()]
+    hyps = [h for r, h in ADVERSARIAL if r.strip()]
+    score = score_wer if unit == "word" else score_cer
+    _check_against_jiwer(score(refs=refs, hyps=hyps, ci=False), refs, hyps, unit)
+    for r, h in zip(refs, hyps):  # single utterances too
+        res = score([(r, h)])
+        _check_against_jiwer(res, [r], [h], unit)
+        assert res.metrics["wer" if unit == "word" else "cer"].ci95 is None
+        assert any("no bootstrap interval" in n for n in res.notes)
+
+
+@pytest.mark.parametrize("unit", ["word", "char"])
+def test_empty_references_are_reported_not_fatal(unit: str) -> None:
+    pairs = ADVERSARIAL + [("", "spurious\twords  here "), ("", "")]  # jiwer: "spurious\twords" is one word
+    score = score_wer if unit == "word" else score_cer
+    result = score(pairs, ci=True, bootstrap=200)
+    nonempty = [(r, h) for r, h in pairs if r.strip()]
+    transform = jiwer.transformations.wer_default if unit == "word" else jiwer.transformations.cer_default
+    empty_ins = sum(len(transform(h)[0]) for r, h in pairs if not r.strip())
+    process = jiwer.process_words if unit == "word" else jiwer.process_characters
+    o = process([r for r, _ in nonempty], [h for _, h in nonempty])
+    name = result.kind
+    expected = (o.substitutions + o.deletions + o.insertions + empty_ins) / (o.hits + o.substitutions + o.deletions)
+    assert result.metrics[name].value == pytest.approx(expected, abs=1e-15)
+    assert result.metrics["insertions"].value == o.insertions + empty_ins
+    assert result.info["empty_references"] == 3  # "   ", "" and ""
+    assert result.info["empty_reference_ids"] == ["1", "8", "9"]
+    assert any("empty reference" in n for n in result.notes)
+    assert result.metrics[name].ci95 is not None
+    # jiwer 4.0 itself agrees when it accepts the empty references
+    assert result.metrics[name].value == pytest.approx(
+        (jiwer.wer if unit == "word" else jiwer.cer)([r for r, _ in pairs], [h for _, h in pairs]))
+
+
+def test_all_references_empty_gives_null() -> None:
+    result = score_wer([("", "a b"), (" ", "")])
+    assert math.isnan(result.metrics["wer"].value)
+    assert result.metrics["wer"].ci95 is None
+    assert result.to_json()["metrics"]["wer"] == {"value": None, "ci95": None}
+    assert result.metrics["insertions"].value == 2
+    assert any("undefined" in n for n in result.notes)
+    json.dumps(result.to_json())
+
+
+def test_bootstrap_interval(refdata: Path) -> None:
+    path = refdata / "wer" / "pairs.jsonl"
+    r1 = score_wer(path, bootstrap=500, seed=3)
+    r2 = score_wer(path, bootstrap=500, seed=3)
+    r3 = score_wer(path, bootstrap=500, seed=4)
+    assert r1.metrics["wer"].ci95 == r2.metrics["wer"].ci95 != r3.metrics["wer"].ci95
+    lo, hi = r1.metrics["wer"].ci95
+    assert lo < r1.metrics["wer"].value < hi
+    errors = np.array([x["errors"] for x in r1.records], float)
+    words = np.array([x["ref_words"] for x in r1.records], float)
+    assert r1.metrics["wer"].ci95 == ratio_ci(errors, words, 500, 3)
+    assert score_wer(path, ci=False).metrics["wer"].ci95 is None
+    assert score_wer(path, bootstrap=0).metrics["wer"].ci95 is None
+
+
+def test_input_sources_agree(refdata: Path, tmp_path: Path) -> None:
+    pairs = _pairs(refdata)[:50]
+    ref = tmp_path / "ref.txt"
+    hyp = tmp_path / "hyp.txt"
+    ref.write_text("".join(f"{p['id']} {p['ref']}\n" for p in pairs))
+    hyp.write_text("".join(f"{p['id']} {p['hyp']}\n" for p in reversed(pairs)))
+    a = score_wer(ref_file=ref, hyp_file=hyp, bootstrap=100)
+    b = score_wer(refs=[p["ref"] for p in pairs], hyps=[p["hyp"] for p in pairs],
+                  ids=[p["id"] for p in pairs], bootstrap=100)
+    c = score_wer([TextPair(p["ref"], p["hyp"], p["id"]) for p in pairs], bootstrap=100)
+    assert a.to_json()["metrics"] == b.to_json()["metrics"] == c.to_json()["metrics"]
+    assert a.records == b.records == c.records
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"pairs": [("a", "b")], "refs": ["a"], "hyps": ["b"]},
+        {"refs": ["a"]},
+        {"refs": ["a", "b"], "hyps": ["a"]},
+        {"refs": [], "hyps": []},
+        {"pairs": []},
+        {"pairs": [("a", 1)]},
+        {"ref_file": "x.txt"},
+        {"pairs": [("a", "b")], "normalizer": "nope"},
+        {"refs": ["a", "b"], "hyps": ["a", "b"], "ids": ["u", "u"]},
+        {"pairs": [TextPair("a", "b", "u"), TextPair("a", "b", "u")]},
+    ],
+)
+def test_bad_api_input(kwargs: dict) -> None:
+    with pytest.raises(InputError):
+        score_wer(**kwargs)
+
+
+# ---------------------------------------------------------------------------------- metric state
+
+WORDS = st.sampled_from(["a", "b", "c", "the", "cat", "Sat", "naïve", "x-y", "12"])
+SENTENCE = st.lists(WORDS, min_size=0, max_size=8).map(" ".join)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(SENTENCE.filter(bool), SENTENCE), min_size=1, max_size=12))
+def test_wer_equals_jiwer_on_random_words(pairs: list[tuple[str, str]]) -> None:
+    refs = [r for r, _ in pairs]
+    hyps = [h for _, h in pairs]
+    _check_against_jiwer(score_wer(refs=refs, hyps=hyps, ci=False), refs, hyps, "word")
+    _check_against_jiwer(score_cer(refs=refs, hyps=hyps, ci=False), refs, hyps, "char")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.tuples(SENTENCE, SENTENCE), min_size=1, max_size=20),
+    st.lists(st.integers(0, 20), max_size=4),
+    st.sampled_from(["word", "char"]),
+    st.booleans(),
+)
+def test_merge_of_shards_equals_one_shot(pairs, cuts, unit, with_ids) -> None:
+    refs = [r for r, _ in pairs]
+    hyps = [Transcript(h) for _, h in pairs]
+    ids = [f"u{i}" for i in range(len(pairs))] if with_ids else None
+    one = WERMetric(unit, "basic")
+    one.update(hyps, refs, ids)
+    bounds = sorted({0, len(pairs), *[min(c, len(pairs)) for c in cuts]})
+    shards = []
+    for lo, hi in zip(bounds, bounds[1:]):
+        m = WERMetric(unit, "basic")
+        m.update(hyps[lo:hi], refs[lo:hi], ids[lo:hi] if ids else None)
+        shards.append(m)
+    merged = shards[0]
+    for s in shards[1:]:
+        merged.merge(s)
+    a = one.compute(bootstrap=50, seed=1)
+    b = merged.compute(bootstrap=50, seed=1)
+    assert a.to_json() == b.to_json()
+    assert a.records == b.records
+
+
+def test_metric_update_accepts_transcripts_and_rejects_bad() -> None:
+    m = WERMetric()
+    m.update([Transcript("a b"), "c"], ["a x", "c"])
+    assert m.compute(ci=False).metrics["wer"].value == pytest.approx(1 / 3)
+    with pytest.raises(InputError):
+        m.update(["a"], ["a", "b"])
+    with pytest.raises(InputError):
+        m.update([3], ["a"])
+    with pytest.raises(ValueError):
+        m.merge(WERMetric("char"))
+    with pytest.raises(InputError):
+        WERMetric().compute()
+
+
+# ---------------------------------------------------------------------------------- compare
+
+
+def test_compare_matches_scores_and_paired_test(refdata: Path, tmp_path: Path) -> None:
+    pairs = _pairs(refdata)
+    a_path = refdata / "wer" / "pairs.jsonl"
+    b_path = tmp_path / "b.jsonl"  # system B: reference-perfect on every 3rd utterance, shuffled order
+    rows = [{**p, "hyp": p["ref"] if i % 3 == 0 else p["hyp"]} for i, p in enumerate(pairs)]
+    b_path.write_text("\n".join(json.dumps(r) for r in reversed(rows)))
+    res = compare_wer(a_path, b_path, bootstrap=400, seed=2)
+    sa = score_wer(a_path, ci=False)
+    sb = score_wer(b_path, ci=False)
+    assert res.a.value == pytest.approx(sa.metrics["wer"].value)
+    assert res.b.value == pytest.approx(sb.metrics["wer"].value)
+    assert res.diff.value == pytest.approx(res.a.value - res.b.value)
+    assert res.n == 401
+    ea = np.array([r["errors"] for r in sa.records], float)
+    words = np.array([r["ref_words"] for r in sa.records], float)
+    by_id = {r["id"]: r["errors"] for r in sb.records}
+    eb = np.array([by_id[r["id"]] for r in sa.records], float)
+    t = paired_ratio_test(ea, words, eb, words, 400, 2)
+    assert res.diff.ci95 == t.ci95 and res.p_value == t.p_value
+    assert res.diff.ci95[0] > 0 and res.p_value < 0.05
+    payload = res.to_json()
+    assert payload["metric"] == "wer" and set(payload) >= {"a", "b", "diff", "p_value", "n"}
+
+
+def test_compare_identical_and_no_ci(refdata: Path) -> None:
+    path = refdata / "wer" / "pairs.jsonl"
+    res = compare_cer(path, path, normalizer="whisper")
+    assert res.diff.value == 0 and res.p_value == 1.0
+    res = compare_wer(path, path, ci=False)
+    assert res.diff.ci95 is None and res.to_json()["p_value"] is None
+
+
+def test_compare_by_order_and_errors() -> None:
+    a = [("a b c", "a b"), ("d e", "d e")]
+    b = [("A B C!", "a b c"), ("d e", "x")]
+    res = compare_wer(a, b, normalizer="basic", bootstrap=100)
+    assert res.a.value == pytest.approx(1 / 5) and res.b.value == pytest.approx(2 / 5)
+    with pytest.raises(InputError, match="same reference"):
+        compare_wer(a, b)  # without normalisation the references differ
+    with pytest.raises(InputError, match="pair them by order"):
+        compare_wer(a, b[:1], normalizer="basic")
+    ia = [TextPair("a", "a", "u1"), TextPair("b", "b", "u2")]
+    ib = [TextPair("a", "a", "u1"), TextPair("b", "b", "u3")]
+    with pytest.raises(InputError, match=r"1 id\(s\) only in A \(u2\); 1 id\(s\) only in B \(u3\)"):
+        compare_wer(ia, ib)
+
+
+@pytest.mark.parametrize("text", [r for pair in ADVERSARIAL for r in pair] + ["", " \t ", "a\u2003\u2003b", "\na\n"])
+def test_tokenize_equals_jiwer_default_transforms(text: str) -> None:
+    assert tokenize(text, "word") == jiwer.transformations.wer_default(text)[0]
+    assert tokenize(text, "char") == jiwer.transformations.cer_default(text)[0]
