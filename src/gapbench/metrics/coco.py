@@ -1,0 +1,238 @@
+"""COCO detection / instance-segmentation mAP, identical to pycocotools' 12 ``summarize()`` stats.
+
+The engine is faster-coco-eval (pycocotools-identical, several times faster): the point values
+are its stats, unchanged. The 95% intervals are a percentile bootstrap over images
+(:mod:`gapbench.metrics.coco_bootstrap`): the per-image matching is done once, and each resample
+only re-accumulates with image multiplicities, using ``gapbench.metrics.stats``' resampling
+convention (seeded, shared by every metric).
+
+Conventions (pycocotools' own): IoU thresholds ``linspace(.5, .95, 10)``, 101 recall points,
+maxDets 1/10/100 per image *and category*, inclusive area bounds on the GT ``area`` field, crowd
+GT matched many times and ignored, ``ignore`` overwritten by ``iscrowd``, equal scores kept in
+input order, a category without GT excluded (its per-class AP is null).
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+from typing import Any
+
+import numpy as np
+
+from gapbench.core.metric import Metric
+from gapbench.core.results import MetricValue, ScoreResult
+from gapbench.data.coco import CocoInput, load_coco, validate_dt, validate_gt
+from gapbench.errors import InputError
+from gapbench.metrics.stats import DEFAULT_RESAMPLES, DEFAULT_SEED, MIN_UNITS
+
+METRIC_NAMES = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl")
+
+
+def _silent(*_: Any, **__: Any) -> None:
+    return None
+
+
+def _prepare_for_engine(inp: CocoInput) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Copies the engine may mutate; string image ids become ints in pycocotools' sorted order."""
+    gt, dt = inp.gt, inp.dt
+    ids = [img["id"] for img in gt["images"]]
+    str_ids = any(type(i) is str for i in ids)
+    if str_ids and not all(type(i) is str for i in ids):
+        raise InputError(inp.gt_file, None, "image ids all of one type (all integers or all strings)")
+    if not inp.owned or str_ids:
+        remap = {s: r for r, s in enumerate(sorted(ids), start=1)} if str_ids else None
+        images = [dict(img, id=remap[img["id"]]) for img in gt["images"]] if remap else gt["images"]
+        anns = [dict(a, image_id=remap[a["image_id"]]) if remap else dict(a) for a in gt["annotations"]]
+        dt = [dict(d, image_id=remap[d["image_id"]]) if remap else dict(d) for d in dt]
+        gt = {**gt, "images": images, "annotations": anns}
+    return gt, dt
+
+
+def run_engine(inp: CocoInput, iou_type: str) -> Any:
+    """faster-coco-eval's ``COCOeval_faster`` after evaluate/accumulate/summarize."""
+    from faster_coco_eval import COCO, COCOeval_faster
+
+    gt, dt = _prepare_for_engine(inp)
+    logging.getLogger("faster_coco_eval").setLevel(logging.ERROR)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cgt = COCO(gt, print_function=_silent)
+        cdt = cgt.loadRes(dt)
+    ev = COCOeval_faster(cgt, cdt, iou_type, print_function=_silent)
+    ev.evaluate()
+    ev.accumulate()
+    ev.summarize()
+    return ev
+
+
+def _nan(x: float) -> float:
+    return float("nan") if x <= -1 else float(x)
+
+
+def _per_class_ap(ev: Any) -> dict[int, float]:
+    """AP@[.5:.95] per category id (area all, maxDets 100) as pycocotools' summarize averages it."""
+    prec = ev.eval["precision"]
+    out = {}
+    for k, cid in enumerate(ev.params.catIds):
+        s = prec[:, :, k, 0, -1]
+        out[int(cid)] = float(np.mean(s[s > -1])) if np.any(s > -1) else float("nan")
+    return out
+
+
+def evaluate_coco(
+    inp: CocoInput,
+    *,
+    iou_type: str = "bbox",
+    bootstrap: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+    ci: bool = True,
+) -> ScoreResult:
+    """Score validated input: engine point values + (optionally) the image bootstrap."""
+    timing: dict[str, float] = {}
+    t0 = time.perf_counter()
+    ev = run_engine(inp, iou_type)
+    timing["engine"] = time.perf_counter() - t0
+    stats = [_nan(float(x)) for x in ev.stats[:12]]
+    per_class = _per_class_ap(ev)
+    names = {c["id"]: str(c.get("name", c["id"])) for c in inp.gt["categories"]}
+    notes = list(inp.notes)
+    n_img = len(ev.params.imgIds)
+    cis: dict[str, tuple[float, float]] = {}
+    class_cis: dict[int, tuple[float, float]] = {}
+    if ci and bootstrap > 0:
+        if n_img < MIN_UNITS:
+            notes.append(f"only {n_img} image(s): no bootstrap interval")
+        else:
+            from gapbench.metrics.coco_bootstrap import bootstrap_coco
+
+            t1 = time.perf_counter()
+            boot = bootstrap_coco(ev, bootstrap, seed)
+            timing["bootstrap"] = time.perf_counter() - t1
+            timing.update({f"bootstrap_{k}": v for k, v in boot.timing.items()})
+            if boot.error is not None:
+                notes.append(boot.error)
+            else:
+                ones = boot.point
+                if not np.allclose(ones, np.nan_to_num(np.array(stats), nan=-1.0), atol=1e-9, rtol=0):
+                    notes.append("bootstrap re-accumulation disagrees with the engine; intervals omitted")
+                else:
+                    cis = {n: boot.ci[n] for n in METRIC_NAMES if n in boot.ci}
+                    class_cis = boot.class_ci
+    metrics = {n: MetricValue(v, cis.get(n)) for n, v in zip(METRIC_NAMES, stats)}
+    outside = [n for n, mv in metrics.items() if mv.ci95 and not mv.ci95[0] <= mv.value <= mv.ci95[1]]
+    if outside:
+        notes.append(
+            f"{', '.join(outside)} outside its percentile interval: resampled interpolated AP is biased "
+            "upward (the precision envelope is a running maximum), so read the interval as the spread"
+        )
+    group = {}
+    for cid, ap in per_class.items():
+        key = names.get(cid, str(cid))
+        if key in group:  # duplicate names: disambiguate by id
+            key = f"{key} (id {cid})"
+        group[key] = MetricValue(ap, class_cis.get(cid) if not math.isnan(ap) else None)
+    n_without = sum(1 for v in per_class.values() if math.isnan(v))
+    if n_without:
+        notes.append(f"{n_without} categor{'y has' if n_without == 1 else 'ies have'} no ground truth: "
+                     "excluded from the means (per-class AP null)")
+    info = {
+        "iou_type": iou_type,
+        "images": n_img,
+        "gt_annotations": len(inp.gt["annotations"]),
+        "detections": len(inp.dt),
+        "categories": len(inp.gt["categories"]),
+        "engine": "faster-coco-eval (pycocotools-identical)",
+        "resamples": bootstrap if cis else 0,
+        "seed": seed,
+        "timing_s": {k: round(v, 4) for k, v in timing.items()},
+    }
+    return ScoreResult("coco", metrics, {"per_class": group}, info, notes)
+
+
+def score_coco(
+    gt: Any,
+    dt: Any,
+    *,
+    iou_type: str = "bbox",
+    bootstrap: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+    ci: bool = True,
+) -> ScoreResult:
+    """COCO mAP of detections ``dt`` against ground truth ``gt`` (paths or loaded JSON)."""
+    inp = load_coco(gt, dt, iou_type)
+    return evaluate_coco(inp, iou_type=iou_type, bootstrap=bootstrap, seed=seed, ci=ci)
+
+
+class COCOMetric(Metric):
+    """Mergeable COCO state: per-image GT and detections, keyed by image id.
+
+    ``update(predictions, references, ids)``: ``predictions`` a list of
+    :class:`~gapbench.core.predictions.Detections` (or lists of COCO detection dicts), one per
+    image; ``references`` one dict per image: ``{"annotations": [...], "width": W, "height": H}``
+    (COCO annotation dicts with ``bbox``, ``category_id``, ``area``, optional ``iscrowd``,
+    ``segmentation``); ``ids`` the image ids (else ``reference["id"]``). Annotation ids are
+    reassigned at ``compute`` (they only serve as match markers). Shards must hold disjoint
+    images; ``compute`` orders images by id, so merged shards equal the one-shot result exactly.
+    """
+
+    name = "coco"
+
+    def __init__(self, categories: list[dict[str, Any]], iou_type: str = "bbox") -> None:
+        self.categories = [dict(c) for c in categories]
+        self.iou_type = iou_type
+        self._images: dict[Any, tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]] = {}
+
+    def update(self, predictions: Any, references: Any, ids: Any = None) -> None:
+        preds, refs = list(predictions), list(references)
+        if len(preds) != len(refs):
+            raise InputError(None, None, "as many predictions as references", f"{len(preds)} vs {len(refs)}")
+        id_list = list(ids) if ids is not None else [r.get("id", r.get("image_id")) for r in refs]
+        for image_id, pred, ref in zip(id_list, preds, refs):
+            if image_id is None:
+                raise InputError(None, None, "an image id (ids=... or reference['id'])")
+            if image_id in self._images:
+                raise InputError(None, f"image {image_id!r}", "each image once (duplicate)")
+            image = {"id": image_id, **{k: ref[k] for k in ("width", "height") if k in ref}}
+            anns = [dict(a, image_id=image_id) for a in ref.get("annotations", [])]
+            self._images[image_id] = (image, anns, _detections_to_dicts(pred, image_id))
+
+    def merge(self, other: COCOMetric) -> COCOMetric:
+        clash = self._images.keys() & other._images.keys()
+        if clash:
+            raise InputError(None, f"image {next(iter(clash))!r}", "disjoint shards (image in both)")
+        self._images.update(other._images)
+        return self
+
+    def to_coco(self) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The canonical (image-id ordered) COCO GT dict and detection list of the state."""
+        images, anns, dets = [], [], []
+        for image_id in sorted(self._images, key=lambda i: (type(i).__name__, i)):
+            image, a, d = self._images[image_id]
+            images.append(image)
+            anns.extend(a)
+            dets.extend(d)
+        anns = [dict(a, id=i) for i, a in enumerate(anns, start=1)]
+        return {"images": images, "annotations": anns, "categories": self.categories}, dets
+
+    def compute(self, *, bootstrap: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED, ci: bool = True) -> ScoreResult:
+        gt, dt = self.to_coco()
+        validate_gt(gt, "<references>", self.iou_type)
+        notes = validate_dt(dt, "<predictions>", gt, "<references>", self.iou_type)
+        inp = CocoInput(gt, dt, "<references>", "<predictions>", owned=False, notes=notes)
+        return evaluate_coco(inp, iou_type=self.iou_type, bootstrap=bootstrap, seed=seed, ci=ci)
+
+
+def _detections_to_dicts(pred: Any, image_id: Any) -> list[dict[str, Any]]:
+    if isinstance(pred, list):
+        return [dict(d, image_id=image_id) for d in pred]
+    boxes, scores, labels = pred.boxes, pred.scores, pred.labels
+    if not (len(boxes) == len(scores) == len(labels)):
+        raise InputError(None, f"image {image_id!r}", "as many boxes, scores and labels",
+                         (len(boxes), len(scores), len(labels)))
+    return [
+        {"image_id": image_id, "category_id": int(c), "bbox": [float(v) for v in b], "score": float(s)}
+        for b, s, c in zip(boxes, scores, labels)
+    ]

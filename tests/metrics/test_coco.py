@@ -1,0 +1,342 @@
+"""COCO mAP against pycocotools (computed here), on the real reference cases and adversarial ones.
+
+faster-coco-eval (our engine) can differ from pycocotools by one ulp (it computes a precision of
+exactly 1.0 where pycocotools computes 1/(1+eps)), so "identical" is checked to 1e-12 absolute;
+the engine's own stats are checked bit for bit.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gapbench.core.predictions import Detections
+from gapbench.data.coco import load_coco
+from gapbench.errors import InputError
+from gapbench.metrics.coco import METRIC_NAMES, COCOMetric, run_engine, score_coco
+from gapbench.metrics.coco_bootstrap import Accumulator, Matched
+from gapbench.metrics.stats import resample_counts
+
+ATOL = 1e-12
+
+
+def pyco_stats(gt: Any, dt: Any, iou_type: str = "bbox") -> np.ndarray:
+    """pycocotools' 12 stats (-1 -> NaN); gt/dt paths or objects (deep-copied)."""
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    gt = json.loads(Path(gt).read_text()) if isinstance(gt, (str, Path)) else copy.deepcopy(gt)
+    dt = json.loads(Path(dt).read_text()) if isinstance(dt, (str, Path)) else copy.deepcopy(dt)
+    with contextlib.redirect_stdout(io.StringIO()):
+        cgt = COCO()
+        cgt.dataset = gt
+        cgt.createIndex()
+        cdt = cgt.loadRes(dt)
+        ev = COCOeval(cgt, cdt, iou_type)
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    s = np.asarray(ev.stats[:12], dtype=float)
+    return np.where(s == -1, np.nan, s)
+
+
+def values(res: Any) -> np.ndarray:
+    return np.array([res.metrics[n].value for n in METRIC_NAMES], dtype=float)
+
+
+def ones_stats(gt: Any, dt: Any, iou_type: str = "bbox") -> tuple[np.ndarray, np.ndarray, Any]:
+    """Bootstrap re-accumulation at all-ones weights, next to the engine's stats."""
+    ev = run_engine(load_coco(gt, dt, iou_type), iou_type)
+    mt = Matched(ev)
+    assert mt.error is None
+    st_, _ = Accumulator(mt).stats(np.ones((1, mt.nI), np.int32))
+    eng = np.where(np.asarray(ev.stats[:12]) == -1, np.nan, np.asarray(ev.stats[:12], dtype=float))
+    return st_[0], eng, ev
+
+
+def stable_json(res: Any) -> dict[str, Any]:
+    js = res.to_json()
+    js["info"].pop("timing_s", None)
+    return js
+
+
+def assert_same(ours: np.ndarray, ref: np.ndarray, atol: float = ATOL) -> None:
+    assert np.array_equal(np.isnan(ours), np.isnan(ref)), (ours, ref)
+    np.testing.assert_allclose(np.nan_to_num(ours), np.nan_to_num(ref), rtol=0, atol=atol)
+
+
+REAL = [
+    ("real_val2014_100", "gt.json", "dt_bbox.json", "bbox"),
+    ("real_val2014_100", "gt.json", "dt_segm.json", "segm"),
+    ("real_fcoco_small", "gt.json", "dt.json", "bbox"),
+    ("real_fcoco_small", "gt.json", "dt.json", "segm"),
+    ("real_fcoco_ignore", "gt.json", "dt.json", "bbox"),
+]
+
+
+@pytest.mark.parametrize(("case", "gt", "dt", "iou"), REAL)
+def test_real_cases_match_pycocotools(refdata: Path, case: str, gt: str, dt: str, iou: str) -> None:
+    g, d = refdata / "coco" / case / gt, refdata / "coco" / case / dt
+    res = score_coco(g, d, iou_type=iou, ci=False)
+    assert_same(values(res), pyco_stats(g, d, iou))
+    boot, eng, ev = ones_stats(g, d, iou)
+    assert np.array_equal(values(res), eng, equal_nan=True)  # engine values, unchanged
+    assert_same(boot, eng)  # the bootstrap's all-ones resample reproduces the stats
+    # per-class AP: pycocotools' precision array, category by category
+    prec = ev.eval["precision"][:, :, :, 0, -1]
+    names = {c["id"]: c["name"] for c in json.loads(g.read_text())["categories"]}
+    for k, cid in enumerate(ev.params.catIds):
+        s = prec[:, :, k]
+        want = float(np.mean(s[s > -1])) if np.any(s > -1) else float("nan")
+        got = res.groups["per_class"][names[cid]].value
+        assert (math.isnan(want) and math.isnan(got)) or got == want
+
+
+def test_published_numbers(refdata: Path) -> None:
+    d = refdata / "coco" / "real_val2014_100"
+    assert round(score_coco(d / "gt.json", d / "dt_bbox.json", ci=False).metrics["AP"].value, 3) == 0.505
+    segm = score_coco(d / "gt.json", d / "dt_segm.json", iou_type="segm", ci=False)
+    assert round(segm.metrics["AP"].value, 3) == 0.320
+    # categories without GT: per-class null, reported in a note
+    js = segm.to_json()
+    assert any(v["value"] is None for v in js["per_class"].values())
+    assert any("no ground truth" in n for n in segm.notes)
+
+
+def test_string_image_id_is_a_clear_error(refdata: Path) -> None:
+    d = refdata / "coco" / "real_fcoco_ignore"
+    with pytest.raises(InputError) as exc:
+        score_coco(d / "gt_original_string_image_id.json", d / "dt.json", ci=False)
+    msg = str(exc.value)
+    assert "gt_original_string_image_id.json" in msg and "'2299'" in msg and "[str]" in msg and "[int]" in msg
+
+
+def test_consistent_string_ids_follow_pycocotools_order() -> None:
+    gt, dt = adversarial_case()
+    for img in gt["images"]:
+        img["id"] = f"img{img['id']}"
+    for a in gt["annotations"]:
+        a["image_id"] = f"img{a['image_id']}"
+    for d in dt:
+        d["image_id"] = f"img{d['image_id']}"
+    assert_same(values(score_coco(gt, dt, ci=False)), pyco_stats(gt, dt))
+
+
+# --- adversarial -------------------------------------------------------------------------------
+
+
+def adversarial_case() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Crowd GT, GT area unlike its box, ties across images, a category without GT, images
+    without GT, > 100 detections per image, areas exactly 32**2 / 96**2, an ``ignore`` field."""
+    rng = np.random.default_rng(7)
+    images = [{"id": i, "width": 640, "height": 480} for i in range(1, 8)]
+    cats = [{"id": c, "name": f"c{c}"} for c in (1, 2, 3, 9)]  # 9: never in GT
+    anns: list[dict[str, Any]] = []
+
+    def add(img: int, cat: int, box: list[float], area: float | None = None, **kw: Any) -> None:
+        anns.append({"id": len(anns) + 1, "image_id": img, "category_id": cat, "bbox": box,
+                     "area": box[2] * box[3] if area is None else area, "iscrowd": 0, **kw})
+
+    add(1, 1, [10, 10, 32, 32])  # area exactly 32**2 (small and medium)
+    add(1, 1, [100, 100, 96, 96])  # area exactly 96**2 (medium and large)
+    add(1, 2, [50, 50, 200, 200], iscrowd=1)  # crowd
+    add(1, 2, [60, 60, 40, 40])
+    add(2, 1, [0, 0, 50, 50], area=20.0)  # area far below the box: "small" by the area field
+    add(2, 1, [300, 200, 60, 60], ignore=1)  # ignore=1 but not crowd: pycocotools uses it anyway
+    add(2, 3, [10, 300, 120, 80])
+    add(3, 1, [10, 10, 30, 30], iscrowd=1)
+    add(3, 3, [200, 100, 20, 20])
+    for _ in range(5):
+        x, y = rng.uniform(0, 500, 2)
+        add(4, 1, [float(x), float(y), 40.0, 40.0])
+    # images 5, 6, 7: no GT at all
+    dt: list[dict[str, Any]] = []
+
+    def det(img: int, cat: int, box: list[float], score: float) -> None:
+        dt.append({"image_id": img, "category_id": cat, "bbox": box, "score": score})
+
+    for a in anns:  # a jittered hit per GT, equal scores across images (ties)
+        x, y, w, h = a["bbox"]
+        det(a["image_id"], a["category_id"], [x + 2, y + 1, w, h], 0.9)
+        det(a["image_id"], a["category_id"], [x + 5, y - 3, w * 1.1, h * 0.9], 0.5)
+    det(1, 1, [10, 10, 32, 32], 0.9)  # exact duplicate of a GT, tie with a hit
+    det(1, 2, [55, 55, 100, 100], 0.7)  # inside the crowd region
+    det(1, 2, [70, 70, 90, 90], 0.7)
+    det(2, 9, [0, 0, 10, 10], 0.8)  # category without GT
+    det(5, 1, [0, 0, 30, 30], 0.9)  # image without GT
+    det(3, 3, [200, 100, 20, 20], 0.6)
+    for i in range(130):  # > 100 detections for one image and category
+        x, y = rng.uniform(0, 500, 2)
+        det(4, 1, [float(x), float(y), 40.0, 40.0], float(np.round(rng.uniform(0, 1), 1)))
+    for i in range(20):
+        det(6, 3, [float(i * 10), 0.0, 32.0, 32.0], 0.3)  # area exactly 32**2
+    return {"images": images, "annotations": anns, "categories": cats}, dt
+
+
+def test_adversarial_matches_pycocotools() -> None:
+    gt, dt = adversarial_case()
+    res = score_coco(gt, dt, ci=False)
+    assert_same(values(res), pyco_stats(gt, dt))
+    boot, eng, _ = ones_stats(gt, dt)
+    assert_same(boot, eng)
+    assert res.groups["per_class"]["c9"].value != res.groups["per_class"]["c9"].value  # NaN
+
+
+def test_input_objects_are_not_mutated() -> None:
+    gt, dt = adversarial_case()
+    before = (json.dumps(gt), json.dumps(dt))
+    score_coco(gt, dt, bootstrap=20)
+    assert (json.dumps(gt), json.dumps(dt)) == before
+
+
+def test_zero_size_boxes_count_as_false_positives_with_a_note() -> None:
+    gt, dt = adversarial_case()
+    dt.append({"image_id": 1, "category_id": 1, "bbox": [10, 10, 0, 32], "score": 0.95})
+    res = score_coco(gt, dt, ci=False)
+    assert_same(values(res), pyco_stats(gt, dt))
+    assert any("zero width or height" in n for n in res.notes)
+
+
+def test_empty_detection_list_scores_zero() -> None:
+    gt, _ = adversarial_case()
+    res = score_coco(gt, [], bootstrap=50)
+    v = values(res)
+    assert np.all(v[~np.isnan(v)] == 0.0)
+    assert any("no detections" in n for n in res.notes)
+
+
+# --- bootstrap ---------------------------------------------------------------------------------
+
+
+def test_weights_equal_duplicated_images(refdata: Path) -> None:
+    """A resample re-accumulated with weights == pycocotools on the dataset with images copied."""
+    d = refdata / "coco" / "real_val2014_100"
+    gt = json.loads((d / "gt.json").read_text())
+    dt = json.loads((d / "dt_bbox.json").read_text())
+    rng = np.random.default_rng(1)
+    for x in dt:
+        x["score"] = float(rng.random())  # distinct scores: copies are adjacent in any order
+    ev = run_engine(load_coco(gt, dt, "bbox"), "bbox")
+    acc = Accumulator(Matched(ev))
+    w = resample_counts(len(ev.params.imgIds), 1, seed=3)[0]
+    got, _ = acc.stats(w[None].astype(np.int32))
+    by_img: dict[int, tuple[list, list]] = {i["id"]: ([], []) for i in gt["images"]}
+    for a in gt["annotations"]:
+        by_img[a["image_id"]][0].append(a)
+    for x in dt:
+        by_img[x["image_id"]][1].append(x)
+    images, anns, dets = [], [], []
+    img_meta = {i["id"]: i for i in gt["images"]}
+    for n, iid in enumerate(ev.params.imgIds):
+        for _ in range(int(w[n])):
+            new = len(images) + 1
+            images.append(dict(img_meta[iid], id=new))
+            anns += [dict(a, image_id=new, id=len(anns) + j + 1) for j, a in enumerate(by_img[iid][0])]
+            dets += [dict(x, image_id=new) for x in by_img[iid][1]]
+    ref = pyco_stats({"images": images, "annotations": anns, "categories": gt["categories"]}, dets)
+    assert_same(got[0], ref, atol=1e-12)
+
+
+def test_ci_brackets_and_is_reproducible(refdata: Path) -> None:
+    d = refdata / "coco" / "real_val2014_100"
+    a = score_coco(d / "gt.json", d / "dt_bbox.json", bootstrap=200, seed=5)
+    b = score_coco(d / "gt.json", d / "dt_bbox.json", bootstrap=200, seed=5)
+    c = score_coco(d / "gt.json", d / "dt_bbox.json", bootstrap=200, seed=6)
+    for name in ("AP", "AP50", "AP75", "AR100", "APs", "APm", "APl"):
+        lo, hi = a.metrics[name].ci95
+        assert lo <= a.metrics[name].value <= hi, name
+        assert a.metrics[name].ci95 == b.metrics[name].ci95
+    assert a.metrics["AP"].ci95 != c.metrics["AP"].ci95
+    assert a.groups["per_class"]["person"].ci95 is not None
+    assert a.info["resamples"] == 200
+    none = score_coco(d / "gt.json", d / "dt_bbox.json", ci=False)
+    assert all(m.ci95 is None for m in none.metrics.values())
+
+
+# --- mergeable state ---------------------------------------------------------------------------
+
+
+def _per_image(gt: dict[str, Any], dt: list[dict[str, Any]]) -> tuple[list, list, list]:
+    refs, preds, ids = [], [], []
+    for img in gt["images"]:
+        iid = img["id"]
+        anns = [{k: v for k, v in a.items() if k not in ("id", "image_id")}
+                for a in gt["annotations"] if a["image_id"] == iid]
+        ds = [x for x in dt if x["image_id"] == iid]
+        refs.append({"width": img.get("width"), "height": img.get("height"), "annotations": anns})
+        preds.append(Detections(tuple(tuple(x["bbox"]) for x in ds), tuple(x["score"] for x in ds),
+                                tuple(x["category_id"] for x in ds)))
+        ids.append(iid)
+    return refs, preds, ids
+
+
+def test_shards_merge_to_the_one_shot_result(refdata: Path) -> None:
+    d = refdata / "coco" / "real_val2014_100"
+    gt = json.loads((d / "gt.json").read_text())
+    dt = json.loads((d / "dt_bbox.json").read_text())
+    refs, preds, ids = _per_image(gt, dt)
+    one = COCOMetric(gt["categories"])
+    one.update(preds, refs, ids)
+    shards = [COCOMetric(gt["categories"]) for _ in range(3)]
+    order = np.random.default_rng(0).permutation(len(ids))
+    for j, i in enumerate(order):
+        shards[j % 3].update([preds[i]], [refs[i]], [ids[i]])
+    merged = shards[2].merge(shards[0]).merge(shards[1])
+    r1, r2 = one.compute(bootstrap=100, seed=1), merged.compute(bootstrap=100, seed=1)
+    assert stable_json(r1) == stable_json(r2)
+    assert_same(values(r1), pyco_stats(gt, dt))
+    with pytest.raises(InputError):
+        merged.merge(shards[0])
+
+
+# --- property: random small sets -------------------------------------------------------------
+
+box = st.tuples(st.integers(0, 6), st.integers(0, 6), st.integers(1, 6), st.integers(1, 6))
+
+
+@st.composite
+def small_sets(draw: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    n_img = draw(st.integers(1, 4))
+    images = [{"id": i, "width": 100, "height": 100} for i in range(1, n_img + 1)]
+    cats = [{"id": c, "name": f"c{c}"} for c in (1, 2, 3)]
+    anns, dets = [], []
+    for img in range(1, n_img + 1):
+        for x, y, w, h in draw(st.lists(box, max_size=4)):
+            anns.append({"id": len(anns) + 1, "image_id": img, "category_id": draw(st.integers(1, 2)),
+                         "bbox": [x * 8, y * 8, w * 8, h * 8],
+                         "area": float(draw(st.sampled_from([w * h * 64, 1024, 9216, 500, 20000]))),
+                         "iscrowd": int(draw(st.integers(0, 5)) == 0)})
+        for x, y, w, h in draw(st.lists(box, max_size=6)):
+            dets.append({"image_id": img, "category_id": draw(st.integers(1, 3)),
+                         "bbox": [x * 8 + draw(st.integers(-3, 3)), y * 8, w * 8, h * 8],
+                         "score": draw(st.sampled_from([0.1, 0.5, 0.5, 0.9]))})
+    return {"images": images, "annotations": anns, "categories": cats}, dets
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_sets())
+def test_property_pycocotools_and_shards(case: tuple[dict[str, Any], list[dict[str, Any]]]) -> None:
+    gt, dt = case
+    res = score_coco(gt, dt, ci=False)
+    if dt:
+        assert_same(values(res), pyco_stats(gt, dt))
+        boot, eng, _ = ones_stats(gt, dt)
+        assert_same(boot, eng)
+    refs, preds, ids = _per_image(gt, dt)
+    one = COCOMetric(gt["categories"])
+    one.update(preds, refs, ids)
+    a, b = COCOMetric(gt["categories"]), COCOMetric(gt["categories"])
+    a.update(preds[1::2], refs[1::2], ids[1::2])
+    b.update(preds[::2], refs[::2], ids[::2])
+    merged = a.merge(b).compute(ci=False)
+    assert stable_json(merged) == stable_json(one.compute(ci=False))
+    assert_same(values(merged), values(res))
