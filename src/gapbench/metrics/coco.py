@@ -125,8 +125,8 @@ def evaluate_coco(
     outside = [n for n, mv in metrics.items() if mv.ci95 and not mv.ci95[0] <= mv.value <= mv.ci95[1]]
     if outside:
         notes.append(
-            f"{', '.join(outside)} outside its percentile interval: resampled interpolated AP is biased "
-            "upward (the precision envelope is a running maximum), so read the interval as the spread"
+            f"{', '.join(outside)} outside its bias-corrected interval: the bootstrap distribution is "
+            "strongly skewed, so read the interval as the spread only"
         )
     group = {}
     for cid, ap in per_class.items():

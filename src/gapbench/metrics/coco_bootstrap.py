@@ -22,9 +22,11 @@ not readable from Python), vectorised over all (image, category) pairs, area ran
 thresholds. The all-ones resample reproduces the engine's stats to ~1e-14 (checked by the caller;
 the tests also check a resample against pycocotools on the dataset with the images copied).
 
-Known property, not a bug: resampled interpolated AP is biased upward (the envelope is a running
-maximum, and noisier curves have higher maxima), so on large sets the percentile interval of AP
-can sit above the point value; ``evaluate_coco`` adds a note when that happens.
+Resampled interpolated AP is biased upward (the envelope is a running maximum, and noisier curves
+have higher maxima): on the 5,000-image benchmark the plain percentile interval of AP lay wholly
+above the point value. The intervals are therefore bias-corrected percentile intervals
+(``stats.bias_corrected_interval``: the bootstrap bias estimate is subtracted before taking
+percentiles); for AR the correction is negligible.
 """
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from gapbench.metrics.stats import iter_resample_counts, percentile_interval
+from gapbench.metrics.stats import bias_corrected_interval, iter_resample_counts
 
 EPS = np.spacing(1)
 NAMES = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl")
@@ -388,7 +390,7 @@ def bootstrap_coco(ev: Any, resamples: int, seed: int) -> CocoBootstrap:
     acc = Accumulator(mt)
     t2 = time.perf_counter()
     ones = np.ones((1, mt.nI), np.int32)
-    point, _ = acc.stats(ones)
+    point, class_point = acc.stats(ones)
     point = np.where(np.isnan(point[0]), -1.0, point[0])
     jobs = []
     for counts in iter_resample_counts(mt.nI, resamples, seed):
@@ -400,10 +402,10 @@ def bootstrap_coco(ev: Any, resamples: int, seed: int) -> CocoBootstrap:
         results = list(pool.map(lambda job: acc.stats(*job), jobs))
     stats = np.concatenate([r[0] for r in results])
     per_class = np.concatenate([r[1] for r in results])
-    lo_hi = percentile_interval(stats)
+    lo_hi = bias_corrected_interval(stats, np.where(point < 0, np.nan, point))
     ci = {n: (float(lo_hi[0, i]), float(lo_hi[1, i])) for i, n in enumerate(NAMES)
           if not (math.isnan(lo_hi[0, i]) or math.isnan(lo_hi[1, i]))}
-    c_lohi = percentile_interval(per_class)
+    c_lohi = bias_corrected_interval(per_class, class_point[0])
     class_ci = {int(c): (float(c_lohi[0, k]), float(c_lohi[1, k])) for k, c in enumerate(mt.cat_ids)
                 if not math.isnan(c_lohi[0, k])}
     timing = {"match": t1 - t0, "index": t2 - t1, "resamples": time.perf_counter() - t2}
