@@ -340,3 +340,18 @@ def test_property_pycocotools_and_shards(case: tuple[dict[str, Any], list[dict[s
     merged = a.merge(b).compute(ci=False)
     assert stable_json(merged) == stable_json(one.compute(ci=False))
     assert_same(values(merged), values(res))
+
+
+def test_per_image_records_count_what_was_scored(refdata) -> None:
+    import json
+
+    from gapbench.metrics.coco import score_coco
+
+    base = refdata / "coco" / "real_val2014_100"
+    gt = json.loads((base / "gt.json").read_text())
+    dt = json.loads((base / "dt_bbox.json").read_text())
+    result = score_coco(gt, dt, ci=False)
+    assert len(result.records) == len(gt["images"])
+    assert sum(r["gt"] + r["crowd"] for r in result.records) == len(gt["annotations"])
+    assert sum(r["crowd"] for r in result.records) == sum(a["iscrowd"] for a in gt["annotations"])
+    assert sum(r["detections"] for r in result.records) == len(dt)

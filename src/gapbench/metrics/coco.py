@@ -1,7 +1,7 @@
 """COCO detection / instance-segmentation mAP, identical to pycocotools' 12 ``summarize()`` stats.
 
 The engine is faster-coco-eval (pycocotools-identical, several times faster): the point values
-are its stats, unchanged. The 95% intervals are a percentile bootstrap over images
+are its stats, unchanged. The 95% intervals are a bias-corrected percentile bootstrap over images
 (:mod:`gapbench.metrics.coco_bootstrap`): the per-image matching is done once, and each resample
 only re-accumulates with image multiplicities, using ``gapbench.metrics.stats``' resampling
 convention (seeded, shared by every metric).
@@ -149,7 +149,20 @@ def evaluate_coco(
         "seed": seed,
         "timing_s": {k: round(v, 4) for k, v in timing.items()},
     }
-    return ScoreResult("coco", metrics, {"per_class": group}, info, notes)
+    return ScoreResult("coco", metrics, {"per_class": group}, info, notes, _image_records(inp))
+
+
+def _image_records(inp: CocoInput) -> list[dict[str, Any]]:
+    """Per-image counts for the store: ground truth (non-crowd / crowd) and detections."""
+    from collections import Counter
+
+    gt = Counter(a["image_id"] for a in inp.gt["annotations"] if not a.get("iscrowd", 0))
+    crowd = Counter(a["image_id"] for a in inp.gt["annotations"] if a.get("iscrowd", 0))
+    dt = Counter(d["image_id"] for d in inp.dt)
+    return [
+        {"id": str(img["id"]), "gt": gt[img["id"]], "crowd": crowd[img["id"]], "detections": dt[img["id"]]}
+        for img in inp.gt["images"]
+    ]
 
 
 def score_coco(
