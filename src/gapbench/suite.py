@@ -64,7 +64,7 @@ def _resolve(value: Any) -> Any:
 
 
 def _score_job(job: dict[str, Any], *, bootstrap: int, seed: int, store: Any) -> JobOutcome:
-    from gapbench.core.provenance import collect_provenance
+    from gapbench.core.provenance import collect_provenance, new_run_id
     from gapbench.score import SCORERS
 
     args = {k: _resolve(v) for k, v in job.get("args", {}).items()}
@@ -83,6 +83,7 @@ def _score_job(job: dict[str, Any], *, bootstrap: int, seed: int, store: Any) ->
         {"sample_id": str(r.get("id", i)), "shift": "none", "severity": None, **r}
         for i, r in enumerate(result.records)
     ]
+    run["run_id"] = new_run_id()
     run_id = store.save_run(run, records) if store is not None else None
     return JobOutcome(job["name"], run["task"], metrics, list(result.notes), run_id, seconds=seconds)
 
@@ -161,19 +162,24 @@ def suite_table(outcomes: list[JobOutcome], title: str) -> Any:
             value = MetricValue(mv["value"] if mv["value"] is not None else float("nan"),
                                 tuple(ci) if ci else None)
             table.add_row(o.name if i == 0 else "", name, _fmt_value(value), _fmt_ci(value),
-                          (o.run_id or "")[:12] if i == 0 else "")
+                          (o.run_id or "") if i == 0 else "")
     return table
+
+
+def print_suite(outcomes: list[JobOutcome], path: Path, title: str) -> None:
+    """The suite table, each job's notes, and where the JSON went."""
+    from gapbench.cli.output import console
+
+    con = console()
+    con.print(suite_table(outcomes, title))
+    for o in outcomes:
+        for note in o.notes:
+            con.print(f"[yellow]note[/yellow] {o.name}: {note}")
+    con.print(f"results JSON: {path}")
 
 
 def run_default_suite(store_url: str | None = None, out_dir: Path = Path("gapbench-out")) -> int:
     """What ``gapbench`` with no arguments does; returns the exit status."""
-    from rich.console import Console
-
     outcomes, path = run_suite("default", out_dir=out_dir, store_url=store_url)
-    console = Console(soft_wrap=True)
-    console.print(suite_table(outcomes, "gapbench default suite (offline)"))
-    for o in outcomes:
-        for note in o.notes:
-            console.print(f"[yellow]note[/yellow] {o.name}: {note}")
-    console.print(f"results JSON: {path}")
+    print_suite(outcomes, path, "gapbench default suite (offline)")
     return 1 if any(o.error for o in outcomes) else 0

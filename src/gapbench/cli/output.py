@@ -56,10 +56,14 @@ def metrics_table(title: str, metrics: dict[str, MetricValue], key_header: str =
     return table
 
 
-def _console() -> Any:
+def console() -> Any:
+    """A rich console for results; 120 columns when stdout is not a terminal (logs, pipes)."""
     from rich.console import Console
 
-    return Console(soft_wrap=True)
+    c = Console(soft_wrap=True)
+    if not c.is_terminal:
+        c = Console(soft_wrap=True, width=120)
+    return c
 
 
 def write_json(payload: dict[str, Any], out: Path | None) -> None:
@@ -75,14 +79,14 @@ def emit_score(result: ScoreResult, fmt: OutputFormat, out: Path | None = None, 
     if fmt == OutputFormat.json:
         sys.stdout.write(json.dumps(payload) + "\n")
         return
-    console = _console()
-    console.print(metrics_table(title or result.kind, result.metrics))
+    con = console()
+    con.print(metrics_table(title or result.kind, result.metrics))
     for name, group in result.groups.items():
-        console.print(metrics_table(name, group, key_header="name"))
+        con.print(metrics_table(name, group, key_header="name"))
     for note in result.notes:
-        console.print(f"[yellow]note:[/yellow] {note}")
+        con.print(f"[yellow]note:[/yellow] {note}")
     if out is not None:
-        console.print(f"JSON written to {out}")
+        con.print(f"JSON written to {out}")
 
 
 def emit_compare(result: CompareResult, fmt: OutputFormat, out: Path | None = None) -> None:
@@ -91,9 +95,9 @@ def emit_compare(result: CompareResult, fmt: OutputFormat, out: Path | None = No
     if fmt == OutputFormat.json:
         sys.stdout.write(json.dumps(payload) + "\n")
         return
-    console = _console()
+    con = console()
     rows = {"A": result.a, "B": result.b, "A - B": result.diff}
-    console.print(metrics_table(f"{result.kind}: paired bootstrap, n={result.n}", rows, "system"))
-    console.print(f"p-value (two-sided, H0: no difference): {_fmt(result.p_value)}")
+    con.print(metrics_table(f"{result.kind}: paired bootstrap, n={result.n}", rows, "system"))
+    con.print(f"p-value (two-sided, H0: no difference): {_fmt(result.p_value)}")
     for note in result.notes:
-        console.print(f"[yellow]note:[/yellow] {note}")
+        con.print(f"[yellow]note:[/yellow] {note}")

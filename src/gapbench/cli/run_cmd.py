@@ -90,15 +90,16 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
         if fmt == OutputFormat.json:
             sys.stdout.write(json.dumps([s.to_json() for s in specs]) + "\n")
             return
-        from rich.console import Console
         from rich.table import Table
+
+        from gapbench.cli.output import console
 
         table = Table(title="tasks", title_justify="left")
         for col in ("name", "type", "default model", "description"):
             table.add_column(col)
         for s in specs:
             table.add_row(s.name, s.type, s.default_model or "", s.description)
-        Console(soft_wrap=True).print(table)
+        console().print(table)
 
     @app.command("models")
     def models(fmt: FormatOpt = OutputFormat.table) -> None:
@@ -109,44 +110,44 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
         if fmt == OutputFormat.json:
             sys.stdout.write(json.dumps([{"model": m, "description": d} for m, d in rows]) + "\n")
             return
-        from rich.console import Console
         from rich.table import Table
+
+        from gapbench.cli.output import console
 
         table = Table(title="models", title_justify="left")
         table.add_column("model")
         table.add_column("description")
         for m, d in rows:
             table.add_row(m, d)
-        Console(soft_wrap=True).print(table)
+        console().print(table)
 
 
 def _print_run(result: Any, doc: dict[str, Any], json_path: Path, store_url: str | None) -> None:
-    from rich.console import Console
     from rich.markup import escape
 
-    from gapbench.cli.output import metrics_table
+    from gapbench.cli.output import console, metrics_table
 
-    console = Console(soft_wrap=True)
+    con = console()
     shift = result.shift + ("" if result.severity is None else f" @ {result.severity}")
     title = f"{result.task.name} x {result.model}  [shift: {shift}, n={result.n_samples}]"
-    console.print(metrics_table(escape(title), result.metrics))
+    con.print(metrics_table(escape(title), result.metrics))
     for note in result.score.notes:
-        console.print(f"[yellow]note:[/yellow] {note}")
+        con.print(f"[yellow]note:[/yellow] {note}")
     lat = doc["latency"]
-    console.print(_latency_table(lat))
+    con.print(_latency_table(lat))
     tp = lat.get("throughput_samples_per_s")
     rtf = lat.get("real_time_factor")
     extra = f"throughput: {tp:.1f} samples/s" if tp else "throughput: n/a"
     if rtf is not None:
         extra += f"; real-time factor: {rtf:.4f}"
-    console.print(extra)
+    con.print(extra)
     for note in lat.get("notes", []):
-        console.print(f"[yellow]note:[/yellow] {note}")
-    console.print(f"run id: {doc['run_id']}  (from cache: {result.n_cached}, computed: {result.n_computed})")
+        con.print(f"[yellow]note:[/yellow] {note}")
+    con.print(f"run id: {doc['run_id']}  (from cache: {result.n_cached}, computed: {result.n_computed})")
     from gapbench.store import resolve_url
 
     where = _masked_url(resolve_url(store_url))
-    console.print(escape(f"JSON written to {json_path}; saved to the store at {where}"))
+    con.print(escape(f"JSON written to {json_path}; saved to the store at {where}"))
 
 
 def _masked_url(url: str) -> str:

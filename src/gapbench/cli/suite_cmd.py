@@ -23,18 +23,11 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
         import json
         import sys
 
-        from gapbench.suite import run_suite, suite_table
+        from gapbench.suite import print_suite, run_suite
 
         outcomes, path = run_suite(name, out_dir=out, store_url=store, bootstrap=bootstrap, seed=seed)
         if fmt == OutputFormat.json:
             sys.stdout.write(json.dumps(json.loads(path.read_text())) + "\n")
         else:
-            from rich.console import Console
-
-            console = Console(soft_wrap=True)
-            console.print(suite_table(outcomes, f"gapbench suite {name}"))
-            for o in outcomes:
-                for note in o.notes:
-                    console.print(f"[yellow]note[/yellow] {o.name}: {note}")
-            console.print(f"results JSON: {path}")
+            print_suite(outcomes, path, f"gapbench suite {name}")
         raise typer.Exit(1 if any(o.error for o in outcomes) else 0)

@@ -232,3 +232,11 @@ def hardware() -> dict[str, Any]:
     """Platform, CPU, memory and GPUs (``nvidia-smi -L`` lines, None without one)."""
     gpus = _gpus()
     return {**_static_hardware(), "gpus": list(gpus) if gpus is not None else None}
+
+
+def new_run_id() -> str:
+    """``YYYYmmdd-HHMMSS-<8 hex>`` (UTC): sorts by time, unique across machines."""
+    import uuid
+    from datetime import datetime, timezone
+
+    return f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:8]}"

@@ -338,14 +338,6 @@ def run_task(
 DEFAULT_OUT_DIR = "gapbench-out"
 
 
-def new_run_id() -> str:
-    """``YYYYmmdd-HHMMSS-<8 hex>`` (UTC): sorts by time, unique across machines."""
-    import uuid
-    from datetime import datetime, timezone
-
-    return f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:8]}"
-
-
 def run_and_save(
     task: str | TaskSpec,
     model: str | ModelAdapter | Callable[[list[Any]], Any] | None = None,
@@ -367,6 +359,8 @@ def run_and_save(
     out = Path(out_dir)
     run_kwargs.setdefault("cache", default_cache_dir(out))
     result = run_task(task, model, **run_kwargs)
+    from gapbench.core.provenance import new_run_id
+
     run_id = new_run_id()
     prov = collect_provenance(seed=result.seed, config=result.config,
                               model_fingerprint=result.model_fingerprint)

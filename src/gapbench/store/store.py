@@ -10,7 +10,6 @@ import json
 import math
 import numbers
 import os
-import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path, PurePath
@@ -21,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
+from gapbench.core.provenance import new_run_id
 from gapbench.errors import InputError
 from gapbench.store.models import (
     SCHEMA_VERSION,
@@ -278,7 +278,7 @@ class Store:
         """Save one run and its per-sample records in one transaction; returns the run id."""
         if not isinstance(run, Mapping):
             raise InputError(None, "run", "a run as a dict", type(run).__name__)
-        run_id = run.get("run_id") or uuid.uuid4().hex
+        run_id = run.get("run_id") or new_run_id()
         if not isinstance(run_id, str) or len(run_id) > 64:
             raise InputError(None, "run", "run_id as a string of at most 64 characters", run_id)
         where = f"run {run_id}"
