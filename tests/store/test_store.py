@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -74,7 +75,7 @@ def test_round_trip_exact(store):
 def test_generated_id_and_created_at(store):
     before = datetime.now(UTC) - timedelta(seconds=5)
     run_id = store.save_run({"task": "t", "model": "m", "results": []})
-    assert len(run_id) == 32 and int(run_id, 16) >= 0
+    assert re.fullmatch(r"\d{8}-\d{6}-[0-9a-f]{8}", run_id)  # sorts by time, like the runner's ids
     got = store.get_run(run_id)
     assert got["results"] == [] and got["latency"] is None and got["provenance"] is None
     created = datetime.fromisoformat(got["created_at"])
