@@ -14,6 +14,7 @@ casing, punctuation). In one run, best of ``--repeats``:
 Targets: ratio <= 1.2x jiwer; CI adds < 0.1 s. The WER values are checked to be identical.
 Run: ``.venv/bin/python benchmarks/score_wer.py [--n 3000] [--repeats 11]``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -90,7 +91,9 @@ def _version(dist: str) -> str:
         return "?"
 
 
-def best_pair(a: Callable[[], object], b: Callable[[], object], repeats: int) -> tuple[float, object, float, object]:
+def best_pair(
+    a: Callable[[], object], b: Callable[[], object], repeats: int
+) -> tuple[float, object, float, object]:
     """Best-of-``repeats`` times of ``a`` and ``b``, interleaved so load changes hit both alike."""
     ta, tb, ra, rb = [], [], None, None
     for _ in range(repeats):
@@ -114,7 +117,9 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "pairs.jsonl"
-        path.write_text("".join(json.dumps({"id": f"u{i}", "ref": r, "hyp": h}) + "\n" for i, (r, h) in enumerate(pairs)))
+        path.write_text(
+            "".join(json.dumps({"id": f"u{i}", "ref": r, "hyp": h}) + "\n" for i, (r, h) in enumerate(pairs))
+        )
 
         def read_jsonl() -> tuple[list[str], list[str]]:
             rows = [json.loads(line) for line in path.read_text().splitlines() if line]
@@ -126,31 +131,59 @@ def main() -> None:
                 if norm is not None:
                     r, h = [norm(x) for x in r], [norm(x) for x in h]
                 return process(r, h)
+
             return run
 
         cases = [
-            ("wer none, in memory", lambda: score_wer(refs=refs, hyps=hyps, ci=False),
-             lambda: jiwer.process_words(refs, hyps), "wer", "wer"),
-            ("wer none, from JSONL", lambda: score_wer(path, ci=False),
-             jiwer_file(jiwer.process_words), "wer", "wer"),
-            ("cer none, from JSONL", lambda: score_cer(path, ci=False),
-             jiwer_file(jiwer.process_characters), "cer", "cer"),
-            ("wer whisper, from JSONL", lambda: score_wer(path, normalizer="whisper", ci=False),
-             jiwer_file(jiwer.process_words, whisper_norm), "wer", "wer"),
+            (
+                "wer none, in memory",
+                lambda: score_wer(refs=refs, hyps=hyps, ci=False),
+                lambda: jiwer.process_words(refs, hyps),
+                "wer",
+                "wer",
+            ),
+            (
+                "wer none, from JSONL",
+                lambda: score_wer(path, ci=False),
+                jiwer_file(jiwer.process_words),
+                "wer",
+                "wer",
+            ),
+            (
+                "cer none, from JSONL",
+                lambda: score_cer(path, ci=False),
+                jiwer_file(jiwer.process_characters),
+                "cer",
+                "cer",
+            ),
+            (
+                "wer whisper, from JSONL",
+                lambda: score_wer(path, normalizer="whisper", ci=False),
+                jiwer_file(jiwer.process_words, whisper_norm),
+                "wer",
+                "wer",
+            ),
         ]
-        print(f"{args.n} utterances, {sum(len(r.split()) for r in refs)} reference words; "
-              f"best of {args.repeats}; jiwer {_version('jiwer')};"
-              f" whisper normaliser on jiwer's side: {whisper_src}")
+        print(
+            f"{args.n} utterances, {sum(len(r.split()) for r in refs)} reference words; "
+            f"best of {args.repeats}; jiwer {_version('jiwer')};"
+            f" whisper normaliser on jiwer's side: {whisper_src}"
+        )
         print(f"{'case':<26} {'gapbench s':>11} {'jiwer s':>9} {'ratio':>7}  same value")
         for name, ours, theirs, key, attr in cases:
             t_ours, r_ours, t_theirs, r_theirs = best_pair(ours, theirs, args.repeats)
             same = r_ours.metrics[key].value == getattr(r_theirs, attr)  # type: ignore[union-attr]
             print(f"{name:<26} {t_ours:>11.4f} {t_theirs:>9.4f} {t_ours / t_theirs:>6.2f}x  {same}")
 
-        t_ci, res, t_no, _ = best_pair(lambda: score_wer(refs=refs, hyps=hyps, bootstrap=1000, seed=0),
-                                       lambda: score_wer(refs=refs, hyps=hyps, ci=False), args.repeats)
-        print(f"{'+ 1,000-resample CI':<26} {t_ci:>11.4f} {'':>9} {'':>7}  adds {t_ci - t_no:.4f} s "
-              f"(CI {res.metrics['wer'].ci95[0]:.4f}-{res.metrics['wer'].ci95[1]:.4f})")
+        t_ci, res, t_no, _ = best_pair(
+            lambda: score_wer(refs=refs, hyps=hyps, bootstrap=1000, seed=0),
+            lambda: score_wer(refs=refs, hyps=hyps, ci=False),
+            args.repeats,
+        )
+        print(
+            f"{'+ 1,000-resample CI':<26} {t_ci:>11.4f} {'':>9} {'':>7}  adds {t_ci - t_no:.4f} s "
+            f"(CI {res.metrics['wer'].ci95[0]:.4f}-{res.metrics['wer'].ci95[1]:.4f})"
+        )
 
 
 if __name__ == "__main__":

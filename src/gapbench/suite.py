@@ -3,6 +3,7 @@
 ``gapbench`` with no arguments runs the embedded default suite. A job that fails is reported
 and the suite goes on, so one bad input never loses the results already computed.
 """
+
 from __future__ import annotations
 
 import json
@@ -59,7 +60,7 @@ def load_suite(name_or_path: str = "default") -> dict[str, Any]:
 
 def _resolve(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(EXAMPLES_PREFIX):
-        return str(examples_dir() / value[len(EXAMPLES_PREFIX):])
+        return str(examples_dir() / value[len(EXAMPLES_PREFIX) :])
     return value
 
 
@@ -88,18 +89,26 @@ def _score_job(job: dict[str, Any], *, bootstrap: int, seed: int, store: Any) ->
     return JobOutcome(job["name"], run["task"], metrics, list(result.notes), run_id, seconds=seconds)
 
 
-def _run_job(job: dict[str, Any], *, bootstrap: int, seed: int, store_url: str | None, out: Path) -> JobOutcome:
+def _run_job(
+    job: dict[str, Any], *, bootstrap: int, seed: int, store_url: str | None, out: Path
+) -> JobOutcome:
     from gapbench.runner.local import run_to_json
 
     spec = job["run"]
     t0 = time.perf_counter()
     run = run_to_json(
-        spec["task"], spec.get("model"), limit=spec.get("limit"), seed=seed, bootstrap=bootstrap,
-        store_url=store_url, out_dir=out,
+        spec["task"],
+        spec.get("model"),
+        limit=spec.get("limit"),
+        seed=seed,
+        bootstrap=bootstrap,
+        store_url=store_url,
+        out_dir=out,
     )
     metrics = run["results"][0]["metrics"]
-    return JobOutcome(job["name"], f"run:{spec['task']}", metrics, [], run["run_id"],
-                      seconds=time.perf_counter() - t0)
+    return JobOutcome(
+        job["name"], f"run:{spec['task']}", metrics, [], run["run_id"], seconds=time.perf_counter() - t0
+    )
 
 
 def run_suite(
@@ -126,20 +135,34 @@ def run_suite(
                     if "score" in job:
                         outcome = _score_job(job, bootstrap=bootstrap, seed=seed, store=store)
                     else:
-                        outcome = _run_job(job, bootstrap=bootstrap, seed=seed, store_url=store_url, out=out_dir)
+                        outcome = _run_job(
+                            job, bootstrap=bootstrap, seed=seed, store_url=store_url, out=out_dir
+                        )
                 except Exception as exc:  # noqa: BLE001 - one job's failure must not lose the others
                     kind = f"score:{job['score']}" if "score" in job else f"run:{job['run'].get('task')}"
                     message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                     outcome = JobOutcome(job["name"], kind, error=message, seconds=time.perf_counter() - t0)
-                outcome.metrics = {k: v for k, v in outcome.metrics.items() if k in job.get("show", outcome.metrics)}
+                outcome.metrics = {
+                    k: v for k, v in outcome.metrics.items() if k in job.get("show", outcome.metrics)
+                }
                 outcomes.append(outcome)
                 advance(1)
     finally:
         store.close()
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
     path = out_dir / f"suite-{spec.get('name', 'custom')}-{stamp}.json"
-    path.write_text(json.dumps({"suite": spec.get("name"), "seed": seed, "bootstrap": bootstrap,
-                                "jobs": [o.to_json() for o in outcomes]}, indent=2) + "\n")
+    path.write_text(
+        json.dumps(
+            {
+                "suite": spec.get("name"),
+                "seed": seed,
+                "bootstrap": bootstrap,
+                "jobs": [o.to_json() for o in outcomes],
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     return outcomes, path
 
 
@@ -150,8 +173,13 @@ def suite_table(outcomes: list[JobOutcome], title: str) -> Any:
     from gapbench.cli.output import _fmt_ci, _fmt_value
 
     table = Table(title=title, title_justify="left")
-    for col, justify in (("job", "left"), ("metric", "left"), ("value", "right"), ("95% CI", "right"),
-                         ("run id", "left")):
+    for col, justify in (
+        ("job", "left"),
+        ("metric", "left"),
+        ("value", "right"),
+        ("95% CI", "right"),
+        ("run id", "left"),
+    ):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for o in outcomes:
         if o.error:
@@ -159,10 +187,16 @@ def suite_table(outcomes: list[JobOutcome], title: str) -> Any:
             continue
         for i, (name, mv) in enumerate(o.metrics.items()):
             ci = mv.get("ci95")
-            value = MetricValue(mv["value"] if mv["value"] is not None else float("nan"),
-                                tuple(ci) if ci else None)
-            table.add_row(o.name if i == 0 else "", name, _fmt_value(value), _fmt_ci(value),
-                          (o.run_id or "") if i == 0 else "")
+            value = MetricValue(
+                mv["value"] if mv["value"] is not None else float("nan"), tuple(ci) if ci else None
+            )
+            table.add_row(
+                o.name if i == 0 else "",
+                name,
+                _fmt_value(value),
+                _fmt_ci(value),
+                (o.run_id or "") if i == 0 else "",
+            )
     return table
 
 

@@ -11,9 +11,9 @@ from gapbench.core.registry import UnknownNameError
 from gapbench.core.sample import Sample
 from gapbench.core.task import (
     TASKS,
+    Target,
     TaskRegistry,
     TaskSpec,
-    Target,
     get_task,
     list_tasks,
     load_task_file,

@@ -200,5 +200,5 @@ def test_coerce_prediction_by_task_type():
 
 def test_as_list():
     assert as_list(np.zeros((3, 2)))[0].shape == (2,)
-    assert as_list((x for x in range(2))) == [0, 1]
+    assert as_list(x for x in range(2)) == [0, 1]
     assert as_list("abc") is None and as_list(5) is None

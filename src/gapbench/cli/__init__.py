@@ -3,6 +3,7 @@
 Each area registers its commands from its own module (``register(app)``), and every module
 imports heavy libraries inside the command body, so ``gapbench --help`` stays fast.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -17,7 +18,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-score_app = typer.Typer(help="Score existing predictions with the reference metric of their field, plus 95% CIs.")
+score_app = typer.Typer(
+    help="Score existing predictions with the reference metric of their field, plus 95% CIs."
+)
 compare_app = typer.Typer(help="Paired bootstrap comparison of two systems on the same references.")
 
 

@@ -1,4 +1,5 @@
 """Shared CLI options and rendering: a rich table for people, one JSON object for machines."""
+
 from __future__ import annotations
 
 import json
@@ -18,13 +19,13 @@ class OutputFormat(str, Enum):
     json = "json"
 
 
-FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="table for people, json for machines")]
+FormatOpt = Annotated[
+    OutputFormat, typer.Option("--format", "-f", help="table for people, json for machines")
+]
 BootstrapOpt = Annotated[int, typer.Option("--bootstrap", help="bootstrap resamples for the 95% CI")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="seed for resampling (results are reproducible)")]
 NoCiOpt = Annotated[bool, typer.Option("--no-ci", help="skip confidence intervals")]
-OutOpt = Annotated[
-    Path | None, typer.Option("--out", "-o", help="also write the JSON result to this file")
-]
+OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="also write the JSON result to this file")]
 
 
 def _fmt(x: float | None) -> str:

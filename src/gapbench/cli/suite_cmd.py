@@ -1,4 +1,5 @@
 """``gapbench suite``: run a named or YAML suite of jobs and print one results table."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,7 +14,10 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
     @app.command("suite")
     def suite(
         name: Annotated[str, typer.Argument(help="embedded suite name or a suite YAML file")] = "default",
-        store: Annotated[str | None, typer.Option("--store", help="results store URL (default: SQLite in the user data dir)")] = None,
+        store: Annotated[
+            str | None,
+            typer.Option("--store", help="results store URL (default: SQLite in the user data dir)"),
+        ] = None,
         out: Annotated[Path, typer.Option("--out", help="directory for JSON results")] = Path("gapbench-out"),
         bootstrap: BootstrapOpt = 1000,
         seed: SeedOpt = 0,

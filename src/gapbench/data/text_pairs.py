@@ -11,6 +11,7 @@
 Files are read as UTF-8 (a leading byte-order mark is ignored). Every problem raises
 :class:`gapbench.errors.InputError` naming the file and the 1-based line number.
 """
+
 from __future__ import annotations
 
 import json
@@ -107,7 +108,11 @@ def read_pairs_columns(path: str | os.PathLike[str]) -> PairColumns:
             if has_ids is None:
                 has_ids = record_has_id
             else:
-                expected = 'an "id" like the records before it' if has_ids else 'no "id" like the records before it (all or none)'
+                expected = (
+                    'an "id" like the records before it'
+                    if has_ids
+                    else 'no "id" like the records before it (all or none)'
+                )
                 raise InputError(path, number, expected)
         if record_has_id:
             if type(uid) is not str:

@@ -21,6 +21,7 @@ Definitions (identical to jiwer 4, the field's library, which does the alignment
 Per-utterance records: ``{"id", "ref_words", "substitutions", "deletions", "insertions", "hits",
 "errors"}``; for CER ``ref_words`` counts reference characters (the key is kept for one schema).
 """
+
 from __future__ import annotations
 
 import os
@@ -111,7 +112,9 @@ class WERMetric(Metric):
     def __len__(self) -> int:
         return len(self.ids)
 
-    def update(self, predictions: Sequence[Any], references: Sequence[str], ids: Sequence[Any] | None = None) -> None:
+    def update(
+        self, predictions: Sequence[Any], references: Sequence[str], ids: Sequence[Any] | None = None
+    ) -> None:
         """Add hypotheses (``str`` or ``Transcript``) with their reference strings, same order."""
         if len(predictions) != len(references):
             raise InputError(
@@ -120,8 +123,12 @@ class WERMetric(Metric):
         if ids is not None and len(ids) != len(references):
             raise InputError(None, None, f"as many ids as references ({len(references)})", len(ids))
         offset = len(self.ids)
-        hyps = [p if isinstance(p, str) else _text(p, "prediction", offset + k) for k, p in enumerate(predictions)]
-        refs = [r if isinstance(r, str) else _text(r, "reference", offset + k) for k, r in enumerate(references)]
+        hyps = [
+            p if isinstance(p, str) else _text(p, "prediction", offset + k) for k, p in enumerate(predictions)
+        ]
+        refs = [
+            r if isinstance(r, str) else _text(r, "reference", offset + k) for k, r in enumerate(references)
+        ]
         if self.normalizer != "none":
             norm = self._normalize
             refs = [norm(r) for r in refs]
@@ -137,7 +144,9 @@ class WERMetric(Metric):
             ]
         else:
             rows = _align_counts(refs, hyps, self.unit)
-        self.ids.extend([None if u is None else str(u) for u in ids] if ids is not None else [None] * len(rows))
+        self.ids.extend(
+            [None if u is None else str(u) for u in ids] if ids is not None else [None] * len(rows)
+        )
         if rows:
             s, d, i, h = zip(*rows)
             self.subs.extend(s)
@@ -198,11 +207,13 @@ class WERMetric(Metric):
         if len(empty) == len(self.ids):
             notes.append(f"every reference is empty: {self.name.upper()} is undefined (null)")
 
-    def compute(self, *, bootstrap: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED, ci: bool = True) -> ScoreResult:
+    def compute(
+        self, *, bootstrap: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED, ci: bool = True
+    ) -> ScoreResult:
         n = len(self.ids)
         if n == 0:
             raise InputError(None, None, "at least one utterance to score")
-        S, D, I, H = sum(self.subs), sum(self.dels), sum(self.ins), sum(self.hits)
+        S, D, I, H = sum(self.subs), sum(self.dels), sum(self.ins), sum(self.hits)  # noqa: E741 - the field's own letters
         ref_units = H + S + D
         errors = S + D + I
         value = errors / ref_units if ref_units > 0 else float("nan")
@@ -275,7 +286,11 @@ def load_pairs(
     hyp_file: str | os.PathLike[str] | None = None,
 ) -> Loaded:
     """Resolve exactly one input source into ``(refs, hyps, ids or None, file name or None)``."""
-    given = [pairs is not None, refs is not None or hyps is not None, ref_file is not None or hyp_file is not None]
+    given = [
+        pairs is not None,
+        refs is not None or hyps is not None,
+        ref_file is not None or hyp_file is not None,
+    ]
     if sum(given) != 1:
         raise InputError(
             None, None, "exactly one input: a pairs file/list, refs= with hyps=, or ref_file= with hyp_file="
@@ -317,8 +332,15 @@ def _metric_for(loaded: Loaded, unit: Unit, normalizer: str) -> WERMetric:
     return metric
 
 
-def _score(unit: Unit, pairs: PairsSource | None, normalizer: str, bootstrap: int, seed: int, ci: bool,
-           **sources: Any) -> ScoreResult:
+def _score(
+    unit: Unit,
+    pairs: PairsSource | None,
+    normalizer: str,
+    bootstrap: int,
+    seed: int,
+    ci: bool,
+    **sources: Any,
+) -> ScoreResult:
     loaded = load_pairs(pairs, **sources)
     result = _metric_for(loaded, unit, normalizer).compute(bootstrap=bootstrap, seed=seed, ci=ci)
     if loaded[3] is not None:
@@ -351,8 +373,19 @@ def score_wer(
     :mod:`gapbench.text.normalizers`), applied to both sides. ``bootstrap`` resamples with
     ``seed``; ``ci=False`` skips the interval. Bad input raises :class:`InputError`.
     """
-    return _score("word", pairs, normalizer, bootstrap, seed, ci,
-                  refs=refs, hyps=hyps, ids=ids, ref_file=ref_file, hyp_file=hyp_file)
+    return _score(
+        "word",
+        pairs,
+        normalizer,
+        bootstrap,
+        seed,
+        ci,
+        refs=refs,
+        hyps=hyps,
+        ids=ids,
+        ref_file=ref_file,
+        hyp_file=hyp_file,
+    )
 
 
 def score_cer(
@@ -369,8 +402,19 @@ def score_cer(
     ci: bool = True,
 ) -> ScoreResult:
     """Corpus CER (equals ``jiwer.cer``); inputs and options as :func:`score_wer`."""
-    return _score("char", pairs, normalizer, bootstrap, seed, ci,
-                  refs=refs, hyps=hyps, ids=ids, ref_file=ref_file, hyp_file=hyp_file)
+    return _score(
+        "char",
+        pairs,
+        normalizer,
+        bootstrap,
+        seed,
+        ci,
+        refs=refs,
+        hyps=hyps,
+        ids=ids,
+        ref_file=ref_file,
+        hyp_file=hyp_file,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -405,8 +449,9 @@ def _align_systems(a: Loaded, b: Loaded, a_name: str, b_name: str) -> Loaded:
     return b
 
 
-def _compare(unit: Unit, a: PairsSource, b: PairsSource, normalizer: str, bootstrap: int, seed: int,
-             ci: bool) -> CompareResult:
+def _compare(
+    unit: Unit, a: PairsSource, b: PairsSource, normalizer: str, bootstrap: int, seed: int, ci: bool
+) -> CompareResult:
     pa, pb = load_pairs(a), load_pairs(b)
     a_name, b_name = pa[3] or "A", pb[3] or "B"
     pb = _align_systems(pa, pb, a_name, b_name)
@@ -428,9 +473,14 @@ def _compare(unit: Unit, a: PairsSource, b: PairsSource, normalizer: str, bootst
     ci_a = ratio_ci(num_a, den, resamples, seed) if resamples > 0 and den.sum() > 0 else None
     ci_b = ratio_ci(num_b, den, resamples, seed) if resamples > 0 and den.sum() > 0 else None
     notes: list[str] = []
-    info: dict[str, Any] = {"normalizer": normalizer, "a": a_name, "b": b_name,
-                            f"reference_{_UNITS_NAME[unit]}": int(den.sum()),
-                            "errors_a": int(num_a.sum()), "errors_b": int(num_b.sum())}
+    info: dict[str, Any] = {
+        "normalizer": normalizer,
+        "a": a_name,
+        "b": b_name,
+        f"reference_{_UNITS_NAME[unit]}": int(den.sum()),
+        "errors_a": int(num_a.sum()),
+        "errors_b": int(num_b.sum()),
+    }
     ma._empty_ref_notes(notes, info)
     if resamples > 0 and test.ci95 is None:
         notes.append(f"only {n} utterance(s) or no reference {_UNITS_NAME[unit]}: no bootstrap test")

@@ -12,6 +12,7 @@ run that dies resumes with only the missing samples; a rerun with everything cac
 ``predict``. The metric sees the same predictions in the same order either way, so a resumed run
 scores exactly like a clean one.
 """
+
 from __future__ import annotations
 
 import json
@@ -111,8 +112,14 @@ class _Pending:
         return self.future.result() if self.future is not None else self.done
 
 
-def _prepare(adapter: ModelAdapter, shift_fn: Callable[..., Any], shift: str, severity: Any, seed: int,
-             samples: list[Sample]) -> tuple[list[Any], list[float], list[float]]:
+def _prepare(
+    adapter: ModelAdapter,
+    shift_fn: Callable[..., Any],
+    shift: str,
+    severity: Any,
+    seed: int,
+    samples: list[Sample],
+) -> tuple[list[Any], list[float], list[float]]:
     inputs, t_shift, t_pre = [], [], []
     for s in samples:
         t0 = time.perf_counter()
@@ -191,8 +198,11 @@ def run_task(
     records: list[dict[str, Any]] = []
     timings: list[BatchTiming] = []
     n_cached = n_computed = 0
-    pool = (ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gapbench-prefetch")
-            if workers > 0 else None)
+    pool = (
+        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gapbench-prefetch")
+        if workers > 0
+        else None
+    )
     depth = workers + 1 if workers > 0 else 1
     pending: deque[_Pending] = deque()
     batches = _batches(samples_it, batch_size)
@@ -230,8 +240,11 @@ def run_task(
 
     from gapbench.core.progress import progress
 
-    bar = progress(total, f"{spec.name} x {adapter.name}" + ("" if shift == "none" else f" [{shift}]")) \
-        if show_progress else nullcontext(lambda n=1: None)
+    bar = (
+        progress(total, f"{spec.name} x {adapter.name}" + ("" if shift == "none" else f" [{shift}]"))
+        if show_progress
+        else nullcontext(lambda n=1: None)
+    )
     next_index = 0
     try:
         with bar as advance:
@@ -257,20 +270,26 @@ def run_task(
                     raws = as_list(raw_out)
                     where = f"batch starting at sample {todo_ids[0]}"
                     if raws is None:
-                        raise InputError(adapter.name, where, "a list of predictions, one per input",
-                                         type(raw_out).__name__)
+                        raise InputError(
+                            adapter.name,
+                            where,
+                            "a list of predictions, one per input",
+                            type(raw_out).__name__,
+                        )
                     if len(raws) != len(todo_pos):
-                        raise InputError(adapter.name, where,
-                                         f"{len(todo_pos)} predictions (one per input)", len(raws))
+                        raise InputError(
+                            adapter.name, where, f"{len(todo_pos)} predictions (one per input)", len(raws)
+                        )
                     t_post: list[float] = []
                     new: list[tuple[str, dict[str, Any]]] = []
-                    for j, (pos, raw) in enumerate(zip(todo_pos, raws)):
+                    for pos, raw in zip(todo_pos, raws):
                         t1 = time.perf_counter()
                         try:
                             pred = adapter.postprocess(raw)
                         except PredictionTypeError as exc:
-                            raise InputError(adapter.name, f"sample {batch[pos].id}", exc.expected,
-                                             exc.got) from None
+                            raise InputError(
+                                adapter.name, f"sample {batch[pos].id}", exc.expected, exc.got
+                            ) from None
                         t_post.append(time.perf_counter() - t1)
                         preds[pos] = pred
                         new.append((batch[pos].key, prediction_to_json(pred)))
@@ -278,8 +297,14 @@ def run_task(
                         rc.put_many(fingerprint, new, cache_shift, severity)
                     n = len(todo_pos)
                     bt = BatchTiming(
-                        index=item.index, n=n, load=item.load_s * n / len(batch), infer=infer_s,
-                        shift=t_shift, preprocess=t_pre, postprocess=t_post, t_done=time.perf_counter(),
+                        index=item.index,
+                        n=n,
+                        load=item.load_s * n / len(batch),
+                        infer=infer_s,
+                        shift=t_shift,
+                        preprocess=t_pre,
+                        postprocess=t_post,
+                        t_done=time.perf_counter(),
                         durations=[_duration(batch[p]) for p in todo_pos],
                     )
                     timings.append(bt)
@@ -290,19 +315,23 @@ def run_task(
                 n_cached += len(item.cached)
                 state.update(preds, [s.reference for s in batch], ids=[s.id for s in batch])
                 for pos, s in enumerate(batch):
-                    records.append({
-                        "sample_id": s.id,
-                        "sample_key": s.key,
-                        "shift": shift,
-                        "severity": severity,
-                        "cached": pos in item.cached,
-                        "latency_s": e2e.get(pos),
-                    })
+                    records.append(
+                        {
+                            "sample_id": s.id,
+                            "sample_key": s.key,
+                            "shift": shift,
+                            "severity": severity,
+                            "cached": pos in item.cached,
+                            "latency_s": e2e.get(pos),
+                        }
+                    )
                 advance(len(batch))
     except BaseException as exc:
         if rc is not None and n_computed and not isinstance(exc, InputError):
-            sys.stderr.write(f"gapbench: run stopped; {n_computed} new predictions are saved in "
-                             f"{rc.path} - rerun the same command to resume\n")
+            sys.stderr.write(
+                f"gapbench: run stopped; {n_computed} new predictions are saved in "
+                f"{rc.path} - rerun the same command to resume\n"
+            )
         raise
     finally:
         if pool is not None:
@@ -329,9 +358,20 @@ def run_task(
         "seed": seed,
     }
     return RunResult(
-        task=spec, model=adapter.name, model_fingerprint=fingerprint, shift=shift, severity=severity,
-        seed=seed, score=score, latency=latency, records=records, n_samples=len(records),
-        n_cached=n_cached, n_computed=n_computed, config=config, cache_path=cache_path,
+        task=spec,
+        model=adapter.name,
+        model_fingerprint=fingerprint,
+        shift=shift,
+        severity=severity,
+        seed=seed,
+        score=score,
+        latency=latency,
+        records=records,
+        n_samples=len(records),
+        n_cached=n_cached,
+        n_computed=n_computed,
+        config=config,
+        cache_path=cache_path,
     )
 
 
@@ -362,8 +402,9 @@ def run_and_save(
     from gapbench.core.provenance import new_run_id
 
     run_id = new_run_id()
-    prov = collect_provenance(seed=result.seed, config=result.config,
-                              model_fingerprint=result.model_fingerprint)
+    prov = collect_provenance(
+        seed=result.seed, config=result.config, model_fingerprint=result.model_fingerprint
+    )
     doc = result.to_json(run_id=run_id, provenance=prov)
     out.mkdir(parents=True, exist_ok=True)
     json_path = out / f"{run_id}.json"

@@ -4,6 +4,7 @@ SQLite in the user's data dir is the embedded default, ``$GAPBENCH_STORE`` overr
 explicit URL (or a plain file path, taken as a SQLite file) wins over both. ``postgresql://`` URLs
 use the psycopg 3 driver. A save is one transaction: the whole run lands, or nothing does.
 """
+
 from __future__ import annotations
 
 import json
@@ -284,8 +285,9 @@ class Store:
         where = f"run {run_id}"
         for key, limit in (("task", 200), ("model", 500)):
             if not isinstance(run.get(key), str) or not run[key] or len(run[key]) > limit:
-                raise InputError(None, where, f"{key!r} as a non-empty string of at most {limit} characters",
-                                 run.get(key))
+                raise InputError(
+                    None, where, f"{key!r} as a non-empty string of at most {limit} characters", run.get(key)
+                )
         results = run.get("results") or []
         if isinstance(results, (str, bytes, Mapping)) or not isinstance(results, Iterable):
             raise InputError(None, where, "'results' as a list", type(results).__name__)
@@ -323,8 +325,14 @@ class Store:
                     ).inserted_primary_key[0]
                     for mpos, (name, value, lo, hi) in enumerate(metrics):
                         metric_rows.append(
-                            {"result_id": res_id, "position": mpos, "name": name,
-                             "value": value, "ci_lo": lo, "ci_hi": hi}
+                            {
+                                "result_id": res_id,
+                                "position": mpos,
+                                "name": name,
+                                "value": value,
+                                "ci_lo": lo,
+                                "ci_hi": hi,
+                            }
                         )
                 if metric_rows:
                     conn.execute(insert(_metric_values), metric_rows)
@@ -344,7 +352,9 @@ class Store:
                 raise InputError(None, rwhere, "a result as a dict", type(res).__name__)
             shift = res.get("shift", CLEAN_SHIFT)
             if not isinstance(shift, str) or not shift or len(shift) > 100:
-                raise InputError(None, rwhere, "'shift' as a non-empty string of at most 100 characters", shift)
+                raise InputError(
+                    None, rwhere, "'shift' as a non-empty string of at most 100 characters", shift
+                )
             severity, sev_int = _severity(res.get("severity"), rwhere)
             if (shift, severity) in seen:
                 raise InputError(None, rwhere, "one result per (shift, severity)", (shift, severity))
@@ -365,8 +375,10 @@ class Store:
                 metrics.append((name, value, lo, hi))
             extra = {k: v for k, v in res.items() if k not in _RESULT_KEYS}
             out.append(
-                ({"shift": shift, "severity": severity, "severity_int": sev_int, "extra": extra or None},
-                 metrics)
+                (
+                    {"shift": shift, "severity": severity, "severity_int": sev_int, "extra": extra or None},
+                    metrics,
+                )
             )
         return out
 
@@ -378,13 +390,18 @@ class Store:
             if not isinstance(rec, Mapping):
                 raise InputError(None, f"{where} records[{i}]", "a record as a dict", type(rec).__name__)
             sid = rec.get("sample_id")
-            if (sid is None or isinstance(sid, (bool, bytes)) or not isinstance(sid, (str, int))
-                    or len(str(sid)) > 500):
+            if (
+                sid is None
+                or isinstance(sid, (bool, bytes))
+                or not isinstance(sid, (str, int))
+                or len(str(sid)) > 500
+            ):
                 raise InputError(None, f"{where} records[{i}]", "'sample_id' as a string (at most 500)", sid)
             shift = rec.get("shift", CLEAN_SHIFT)
             if not isinstance(shift, str) or not shift or len(shift) > 100:
-                raise InputError(None, f"{where} records[{i}]", "'shift' as a non-empty string (at most 100)",
-                                 shift)
+                raise InputError(
+                    None, f"{where} records[{i}]", "'shift' as a non-empty string (at most 100)", shift
+                )
             sev = rec.get("severity")
             if sev is None:
                 severity, sev_int = None, False
@@ -425,9 +442,13 @@ class Store:
             row = conn.execute(select(_runs).where(_runs.c.run_id == run_id)).mappings().one_or_none()
             if row is None:
                 raise RunNotFoundError(f"no run {run_id!r} in the store")
-            res_rows = conn.execute(
-                select(_results).where(_results.c.run_pk == row["id"]).order_by(_results.c.position)
-            ).mappings().all()
+            res_rows = (
+                conn.execute(
+                    select(_results).where(_results.c.run_pk == row["id"]).order_by(_results.c.position)
+                )
+                .mappings()
+                .all()
+            )
             metrics = self._metrics_for(conn, [r["id"] for r in res_rows])
         out: dict[str, Any] = {
             "run_id": row["run_id"],
@@ -550,17 +571,31 @@ def _insert_records(conn: Any, rows: Iterable[dict[str, Any]]) -> None:
         with raw.cursor() as cur, cur.copy(f"COPY {_records.name} ({cols}) FROM STDIN") as copy:
             for r in rows:
                 payload = r["payload"]
-                copy.write_row((
-                    r["run_pk"], r["sample_id"], r["shift"], r["severity"], r["severity_int"],
-                    None if payload is None else _dumps(payload),
-                ))
+                copy.write_row(
+                    (
+                        r["run_pk"],
+                        r["sample_id"],
+                        r["shift"],
+                        r["severity"],
+                        r["severity_int"],
+                        None if payload is None else _dumps(payload),
+                    )
+                )
         return
     if dialect.name == "sqlite":
-        sql = (f"INSERT INTO {_records.name} ({', '.join(_RECORD_COLUMNS)}) "
-               f"VALUES ({', '.join('?' * len(_RECORD_COLUMNS))})")
+        sql = (
+            f"INSERT INTO {_records.name} ({', '.join(_RECORD_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(_RECORD_COLUMNS))})"
+        )
         tuples = (
-            (r["run_pk"], r["sample_id"], r["shift"], r["severity"], int(r["severity_int"]),
-             None if r["payload"] is None else _dumps(r["payload"]))
+            (
+                r["run_pk"],
+                r["sample_id"],
+                r["shift"],
+                r["severity"],
+                int(r["severity_int"]),
+                None if r["payload"] is None else _dumps(r["payload"]),
+            )
             for r in rows
         )
         for chunk in _chunks(tuples, RECORD_CHUNK):
@@ -596,7 +631,6 @@ def _make_engine(url: str) -> Engine:
         raise StoreError(f"{_masked(url)}: database driver missing: {e.name}{hint}") from e
 
     if parsed.get_backend_name() == "sqlite":
-
         # SQLAlchemy's recipe for real SQLite transactions: the driver does not BEGIN by itself
         # (so DDL is transactional too: creating the schema is one commit, not one per table).
         @event.listens_for(engine, "connect")
@@ -622,7 +656,9 @@ def _create_schema(engine: Engine, url: str) -> None:
                     select(Meta.value).where(Meta.key == "schema_version")
                 ).scalar_one_or_none()
                 if found is None:
-                    conn.execute(insert(Meta.__table__).values(key="schema_version", value=str(SCHEMA_VERSION)))
+                    conn.execute(
+                        insert(Meta.__table__).values(key="schema_version", value=str(SCHEMA_VERSION))
+                    )
                 elif int(found) > SCHEMA_VERSION:
                     raise StoreError(
                         f"{_masked(url)}: schema version {found} was written by a newer gapbench "
