@@ -237,6 +237,6 @@ def hardware() -> dict[str, Any]:
 def new_run_id() -> str:
     """``YYYYmmdd-HHMMSS-<8 hex>`` (UTC): sorts by time, unique across machines."""
     import uuid
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:8]}"
+    return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:8]}"
