@@ -16,7 +16,6 @@ from gapbench.data.text_pairs import TextPair
 from gapbench.errors import InputError
 from gapbench.metrics.stats import paired_ratio_test, ratio_ci
 from gapbench.metrics.wer import WERMetric, compare_cer, compare_wer, score_cer, score_wer, tokenize
-from gapbench.text.normalizers import basic_normalize
 
 
 def _pairs(refdata: Path) -> list[dict]:
@@ -29,7 +28,12 @@ def _normalized(refdata: Path, normalizer: str) -> tuple[list[str], list[str]]:
     if normalizer == "whisper":  # openai-whisper's own output, stored with the reference data
         rows = [json.loads(x) for x in (refdata / "wer" / "normalized.jsonl").read_text().splitlines() if x]
         return [r["ref_norm"] for r in rows], [r["hyp_norm"] for r in rows]
-    norm = basic_normalize if normalizer == "basic" else (lambda s: s)
+    if normalizer == "basic":  # jiwer's own transforms define "basic"
+        norm = jiwer.Compose(
+            [jiwer.ToLowerCase(), jiwer.RemovePunctuation(), jiwer.RemoveMultipleSpaces(), jiwer.Strip()]
+        )
+    else:
+        norm = lambda s: s  # noqa: E731
     return [norm(p["ref"]) for p in pairs], [norm(p["hyp"]) for p in pairs]
 
 
