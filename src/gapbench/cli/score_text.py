@@ -31,7 +31,8 @@ NormalizerOpt = Annotated[
     typer.Option(
         "--normalizer",
         "-n",
-        help="none: text as given (jiwer's numbers); basic: lower-case, no punctuation/symbols; "
+        help="none: text as given (jiwer's numbers); basic: lower-case, delete punctuation (Unicode P*), "
+        "collapse spaces (jiwer's transforms); "
         "whisper: openai-whisper's EnglishTextNormalizer",
     ),
 ]
