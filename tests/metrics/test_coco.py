@@ -1,8 +1,9 @@
 """COCO mAP against pycocotools (computed here), on the real reference cases and adversarial ones.
 
-faster-coco-eval (our engine) can differ from pycocotools by one ulp (it computes a precision of
-exactly 1.0 where pycocotools computes 1/(1+eps)), so "identical" is checked to 1e-12 absolute;
-the engine's own stats are checked bit for bit.
+The reported point values (12 stats and per-class AP) must equal pycocotools' bit for bit (``==``),
+with and without the bootstrap: faster-coco-eval (the engine) stores a precision of exactly 1.0
+where pycocotools computes 1/(1+eps) (tp=1, fp=0), which gapbench corrects. The resampled
+re-accumulation itself is checked to 1e-12.
 """
 from __future__ import annotations
 
@@ -23,14 +24,21 @@ from gapbench.core.predictions import Detections
 from gapbench.data.coco import load_coco
 from gapbench.errors import InputError
 from gapbench.metrics.coco import METRIC_NAMES, COCOMetric, run_engine, score_coco
-from gapbench.metrics.coco_bootstrap import Accumulator, Matched
+from gapbench.metrics.coco_bootstrap import (
+    ONE_TP,
+    Accumulator,
+    Matched,
+    exact_point_from_engine,
+    exact_point_from_matching,
+    lone_first_tp,
+)
 from gapbench.metrics.stats import resample_counts
 
 ATOL = 1e-12
 
 
-def pyco_stats(gt: Any, dt: Any, iou_type: str = "bbox") -> np.ndarray:
-    """pycocotools' 12 stats (-1 -> NaN); gt/dt paths or objects (deep-copied)."""
+def pyco_eval(gt: Any, dt: Any, iou_type: str = "bbox") -> Any:
+    """pycocotools' COCOeval after evaluate/accumulate/summarize; gt/dt paths or objects (copied)."""
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
 
@@ -45,8 +53,65 @@ def pyco_stats(gt: Any, dt: Any, iou_type: str = "bbox") -> np.ndarray:
         ev.evaluate()
         ev.accumulate()
         ev.summarize()
-    s = np.asarray(ev.stats[:12], dtype=float)
+    return ev
+
+
+def pyco_stats(gt: Any, dt: Any, iou_type: str = "bbox") -> np.ndarray:
+    """pycocotools' 12 stats (-1 -> NaN)."""
+    s = np.asarray(pyco_eval(gt, dt, iou_type).stats[:12], dtype=float)
     return np.where(s == -1, np.nan, s)
+
+
+def pyco_per_class(ev: Any) -> dict[int, float]:
+    """pycocotools' AP per category id, as its summarize() averages the precision array."""
+    out = {}
+    for k, cid in enumerate(ev.params.catIds):
+        s = ev.eval["precision"][:, :, k, 0, -1]
+        out[int(cid)] = float(np.mean(s[s > -1])) if np.any(s > -1) else float("nan")
+    return out
+
+
+def assert_exact(ours: np.ndarray, ref: np.ndarray) -> None:
+    """Bit for bit (NaN where pycocotools has -1)."""
+    assert np.array_equal(ours, ref, equal_nan=True), (ours, ref, ours - ref)
+
+
+def assert_exact_everywhere(gt: Any, dt: Any, iou_type: str = "bbox", ci: bool = True) -> Any:
+    """score_coco (no CI, and with a small bootstrap) and both exact paths == pycocotools, bit for bit:
+    the 12 stats, per-class AP and the maxDets=100 precision array."""
+    ref = pyco_eval(gt, dt, iou_type)
+    ref_stats = np.where(np.asarray(ref.stats[:12]) == -1, np.nan, np.asarray(ref.stats[:12], dtype=float))
+    ref_cls = pyco_per_class(ref)
+    runs = [score_coco(gt, dt, iou_type=iou_type, ci=False)]
+    if ci:
+        runs.append(score_coco(gt, dt, iou_type=iou_type, bootstrap=20, seed=1))
+    cat_names = {c["id"]: c["name"] for c in (json.loads(Path(gt).read_text()) if isinstance(gt, (str, Path))
+                                             else gt)["categories"]}
+    for res in runs:
+        timing = res.info["timing_s"]
+        # which exact path ran: the engine patch without CI, the full re-accumulation with it
+        assert ("bootstrap_exact" in timing) != ("exact_point" in timing)
+        assert ("bootstrap_exact" in timing) == ("bootstrap" in timing)
+        assert "bootstrap_exact" in timing or res.info["resamples"] == 0
+        assert_exact(values(res), ref_stats)
+        assert not any("disagree" in n or "differs" in n or "unavailable" in n for n in res.notes), res.notes
+        for cid, want in ref_cls.items():
+            got = res.groups["per_class"][cat_names[cid]].value
+            assert (math.isnan(want) and math.isnan(got)) or got == want, (cid, got, want)
+    ev = run_engine(load_coco(gt, dt, iou_type), iou_type)
+    want_prec = ref.eval["precision"][..., -1]
+    _, _, prec_engine = exact_point_from_engine(ev)
+    assert np.array_equal(prec_engine[..., -1], want_prec)
+    # the walk alone (no shortcut from the counts of 1.0 entries) on every segment with a 1.0
+    has_one = (np.asarray(ev.eval["precision"])[..., -1] == 1.0).any(1).transpose(1, 2, 0)
+    lone = lone_first_tp(ev, has_one)
+    assert np.array_equal(lone, (want_prec == ONE_TP).any(1).transpose(1, 2, 0))
+    mt = Matched(ev)
+    assert mt.error is None
+    _, _, prec_matched = exact_point_from_matching(Accumulator(mt), ev)
+    assert np.array_equal(prec_matched[..., -1], want_prec)
+    assert np.array_equal(np.asarray(ev.eval["recall"]), ref.eval["recall"])
+    return ev
 
 
 def values(res: Any) -> np.ndarray:
@@ -86,19 +151,94 @@ REAL = [
 @pytest.mark.parametrize(("case", "gt", "dt", "iou"), REAL)
 def test_real_cases_match_pycocotools(refdata: Path, case: str, gt: str, dt: str, iou: str) -> None:
     g, d = refdata / "coco" / case / gt, refdata / "coco" / case / dt
-    res = score_coco(g, d, iou_type=iou, ci=False)
-    assert_same(values(res), pyco_stats(g, d, iou))
-    boot, eng, ev = ones_stats(g, d, iou)
-    assert np.array_equal(values(res), eng, equal_nan=True)  # engine values, unchanged
-    assert_same(boot, eng)  # the bootstrap's all-ones resample reproduces the stats
-    # per-class AP: pycocotools' precision array, category by category
-    prec = ev.eval["precision"][:, :, :, 0, -1]
-    names = {c["id"]: c["name"] for c in json.loads(g.read_text())["categories"]}
-    for k, cid in enumerate(ev.params.catIds):
-        s = prec[:, :, k]
-        want = float(np.mean(s[s > -1])) if np.any(s > -1) else float("nan")
-        got = res.groups["per_class"][names[cid]].value
-        assert (math.isnan(want) and math.isnan(got)) or got == want
+    assert_exact_everywhere(g, d, iou)
+    boot, eng, _ = ones_stats(g, d, iou)
+    assert_same(boot, eng)  # the bootstrap's all-ones resample reproduces the stats (to 1e-12)
+
+
+def test_engine_one_ulp_difference_is_corrected(refdata: Path) -> None:
+    """The known case: faster-coco-eval's APs is one ulp above pycocotools'; gapbench's is not."""
+    d = refdata / "coco" / "real_val2014_100"
+    g, s = d / "gt.json", d / "dt_segm.json"
+    ref = pyco_stats(g, s, "segm")
+    ev = run_engine(load_coco(g, s, "segm"), "segm")
+    assert ev.stats[3] != ref[3]  # the engine is 1 ulp off ...
+    res = score_coco(g, s, iou_type="segm", ci=False)
+    assert res.metrics["APs"].value == ref[3] == 0.3873740315997837  # ... the reported value is not
+    bbox = score_coco(g, d / "dt_bbox.json", ci=False)
+    assert bbox.metrics["AP50"].value == pyco_stats(g, d / "dt_bbox.json")[1]
+
+
+def test_long_walk_falls_back_to_the_full_matching(refdata: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gapbench.metrics.coco_bootstrap as cb
+
+    d = refdata / "coco" / "real_val2014_100"
+    want = pyco_stats(d / "gt.json", d / "dt_bbox.json")
+    ev = run_engine(load_coco(d / "gt.json", d / "dt_bbox.json", "bbox"), "bbox")
+    has_one = (np.asarray(ev.eval["precision"])[..., -1] == 1.0).any(1).transpose(1, 2, 0)
+    assert lone_first_tp(ev, has_one, limit=0) is None
+    monkeypatch.setattr(cb, "_WALK_LIMIT", 0)
+    called = []
+
+    def spy(*args: Any) -> Any:
+        called.append(1)
+        return exact_point_from_matching(*args)
+
+    monkeypatch.setattr(cb, "exact_point_from_matching", spy)
+    assert_exact(values(score_coco(d / "gt.json", d / "dt_bbox.json", ci=False)), want)
+    assert called  # the real case has segments (npig > 100) that need the walk
+
+
+def lone_tp_case() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Category 1: first detection TP, second FP (pycocotools' precision 1/(1+eps) survives the
+    envelope); category 2: first two TP (1.0); category 3: first detection matched to a crowd GT
+    (ignored), then TP, then FP (the lone TP is the first *non-ignored* detection)."""
+    images = [{"id": i, "width": 200, "height": 200} for i in range(1, 7)]
+    cats = [{"id": c, "name": f"c{c}"} for c in (1, 2, 3)]
+    anns: list[dict[str, Any]] = []
+
+    def gt(img: int, cat: int, box: list[float], crowd: int = 0) -> None:
+        anns.append({"id": len(anns) + 1, "image_id": img, "category_id": cat, "bbox": box,
+                     "area": box[2] * box[3], "iscrowd": crowd})
+
+    dt: list[dict[str, Any]] = []
+
+    def det(img: int, cat: int, box: list[float], score: float) -> None:
+        dt.append({"image_id": img, "category_id": cat, "bbox": box, "score": score})
+
+    gt(1, 1, [0, 0, 10, 10])
+    gt(2, 1, [20, 20, 10, 10])
+    gt(3, 1, [40, 40, 10, 10])
+    det(1, 1, [0, 0, 10, 10], 0.95)  # TP
+    det(2, 1, [100, 100, 10, 10], 0.9)  # FP
+    det(2, 1, [20, 20, 10, 10], 0.5)  # TP
+    det(3, 1, [40, 40, 10, 10], 0.4)  # TP
+    gt(4, 2, [0, 0, 50, 50])
+    gt(5, 2, [10, 10, 50, 50])
+    det(4, 2, [0, 0, 50, 50], 0.8)  # TP
+    det(5, 2, [10, 10, 50, 50], 0.7)  # TP
+    det(5, 2, [120, 120, 50, 50], 0.6)  # FP
+    gt(6, 3, [0, 0, 100, 100], crowd=1)
+    gt(6, 3, [150, 150, 30, 30])
+    gt(1, 3, [100, 100, 30, 30])
+    det(6, 3, [0, 0, 90, 90], 0.99)  # matched to the crowd GT: ignored
+    det(1, 3, [100, 100, 30, 30], 0.9)  # TP
+    det(1, 3, [50, 150, 30, 30], 0.8)  # FP
+    det(6, 3, [150, 150, 30, 30], 0.1)  # TP
+    return {"images": images, "annotations": anns, "categories": cats}, dt
+
+
+def test_lone_first_true_positive_keeps_one_over_one_plus_eps() -> None:
+    gt, dt = lone_tp_case()
+    ev = assert_exact_everywhere(gt, dt)
+    ref = pyco_eval(gt, dt)
+    prec = ref.eval["precision"][0, :, :, 0, -1]  # IoU .5, area all: (R, K)
+    assert np.all(prec[:34, 0] == ONE_TP) and prec[34, 0] < ONE_TP  # recall <= 1/3: 1/(1+eps)
+    assert np.all(prec[:67, 1] == 1.0)  # two leading TPs: exactly 1.0
+    assert np.all(prec[:51, 2] == ONE_TP)  # ignored detection first: still the lone TP
+    eng = np.asarray(ev.eval["precision"])[0, :, :, 0, -1]
+    assert np.all(eng[:34, 0] == 1.0) and np.all(eng[:51, 2] == 1.0)  # where the engine differs
+    assert not np.array_equal(np.asarray(ev.stats[:12]), np.asarray(ref.stats[:12]))
 
 
 def test_published_numbers(refdata: Path) -> None:
@@ -128,7 +268,8 @@ def test_consistent_string_ids_follow_pycocotools_order() -> None:
         a["image_id"] = f"img{a['image_id']}"
     for d in dt:
         d["image_id"] = f"img{d['image_id']}"
-    assert_same(values(score_coco(gt, dt, ci=False)), pyco_stats(gt, dt))
+    assert_exact(values(score_coco(gt, dt, ci=False)), pyco_stats(gt, dt))
+    assert_exact(values(score_coco(gt, dt, bootstrap=20)), pyco_stats(gt, dt))
 
 
 # --- adversarial -------------------------------------------------------------------------------
@@ -174,7 +315,7 @@ def adversarial_case() -> tuple[dict[str, Any], list[dict[str, Any]]]:
     det(2, 9, [0, 0, 10, 10], 0.8)  # category without GT
     det(5, 1, [0, 0, 30, 30], 0.9)  # image without GT
     det(3, 3, [200, 100, 20, 20], 0.6)
-    for i in range(130):  # > 100 detections for one image and category
+    for _ in range(130):  # > 100 detections for one image and category
         x, y = rng.uniform(0, 500, 2)
         det(4, 1, [float(x), float(y), 40.0, 40.0], float(np.round(rng.uniform(0, 1), 1)))
     for i in range(20):
@@ -184,8 +325,8 @@ def adversarial_case() -> tuple[dict[str, Any], list[dict[str, Any]]]:
 
 def test_adversarial_matches_pycocotools() -> None:
     gt, dt = adversarial_case()
+    assert_exact_everywhere(gt, dt)
     res = score_coco(gt, dt, ci=False)
-    assert_same(values(res), pyco_stats(gt, dt))
     boot, eng, _ = ones_stats(gt, dt)
     assert_same(boot, eng)
     assert res.groups["per_class"]["c9"].value != res.groups["per_class"]["c9"].value  # NaN
@@ -202,7 +343,7 @@ def test_zero_size_boxes_count_as_false_positives_with_a_note() -> None:
     gt, dt = adversarial_case()
     dt.append({"image_id": 1, "category_id": 1, "bbox": [10, 10, 0, 32], "score": 0.95})
     res = score_coco(gt, dt, ci=False)
-    assert_same(values(res), pyco_stats(gt, dt))
+    assert_exact(values(res), pyco_stats(gt, dt))
     assert any("zero width or height" in n for n in res.notes)
 
 
@@ -293,7 +434,7 @@ def test_shards_merge_to_the_one_shot_result(refdata: Path) -> None:
     merged = shards[2].merge(shards[0]).merge(shards[1])
     r1, r2 = one.compute(bootstrap=100, seed=1), merged.compute(bootstrap=100, seed=1)
     assert stable_json(r1) == stable_json(r2)
-    assert_same(values(r1), pyco_stats(gt, dt))
+    assert_exact(values(r1), pyco_stats(gt, dt))
     with pytest.raises(InputError):
         merged.merge(shards[0])
 
@@ -328,7 +469,7 @@ def test_property_pycocotools_and_shards(case: tuple[dict[str, Any], list[dict[s
     gt, dt = case
     res = score_coco(gt, dt, ci=False)
     if dt:
-        assert_same(values(res), pyco_stats(gt, dt))
+        assert_exact_everywhere(gt, dt, ci=len(gt["images"]) >= 2)
         boot, eng, _ = ones_stats(gt, dt)
         assert_same(boot, eng)
     refs, preds, ids = _per_image(gt, dt)
@@ -339,7 +480,7 @@ def test_property_pycocotools_and_shards(case: tuple[dict[str, Any], list[dict[s
     b.update(preds[::2], refs[::2], ids[::2])
     merged = a.merge(b).compute(ci=False)
     assert stable_json(merged) == stable_json(one.compute(ci=False))
-    assert_same(values(merged), values(res))
+    assert_exact(values(merged), values(res))
 
 
 def test_per_image_records_count_what_was_scored(refdata) -> None:
