@@ -24,10 +24,9 @@ from gapbench.core.predictions import Detections
 from gapbench.data.coco import load_coco
 from gapbench.errors import InputError
 from gapbench.metrics.coco import METRIC_NAMES, COCOMetric, run_engine, score_coco
-from gapbench.metrics.coco_bootstrap import (
+from gapbench.metrics.coco_bootstrap import Accumulator, Matched
+from gapbench.metrics.coco_exact import (
     ONE_TP,
-    Accumulator,
-    Matched,
     exact_point_from_engine,
     exact_point_from_matching,
     lone_first_tp,
@@ -170,7 +169,7 @@ def test_engine_one_ulp_difference_is_corrected(refdata: Path) -> None:
 
 
 def test_long_walk_falls_back_to_the_full_matching(refdata: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import gapbench.metrics.coco_bootstrap as cb
+    import gapbench.metrics.coco_exact as cb
 
     d = refdata / "coco" / "real_val2014_100"
     want = pyco_stats(d / "gt.json", d / "dt_bbox.json")

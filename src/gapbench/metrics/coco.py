@@ -6,9 +6,9 @@ it stores a precision of exactly 1.0 where pycocotools computes ``tp / (tp + fp 
 1/(1+eps) (tp=1, fp=0; kept by the envelope when the second non-ignored detection is not a TP),
 which moves some stats by an ulp. The reported point values (12 stats and per-class AP) are
 pycocotools' bit for bit: the precision array with those entries corrected, averaged exactly as
-``COCOeval.summarize()`` does (:func:`gapbench.metrics.coco_bootstrap.summarize`). Without CI the
+``COCOeval.summarize()`` does (:func:`gapbench.metrics.coco_exact.summarize`). Without CI the
 affected segments are found by matching only the top few detections of each category
-(:func:`~gapbench.metrics.coco_bootstrap.exact_point_from_engine`, ~0.1 s on 5,000 images); with
+(:func:`~gapbench.metrics.coco_exact.exact_point_from_engine`, ~0.1 s on 5,000 images); with
 CI the bootstrap's full matching re-accumulates the whole maxDets=100 precision array
 (:meth:`~gapbench.metrics.coco_bootstrap.Accumulator.exact_precision`), which must equal the
 engine's except for those entries. Either way, if the result strays from the engine's stats by
@@ -104,7 +104,8 @@ def evaluate_coco(
     ci: bool = True,
 ) -> ScoreResult:
     """Score validated input: pycocotools-exact point values + (optionally) the image bootstrap."""
-    from gapbench.metrics import coco_bootstrap as cb
+    from gapbench.metrics.coco_bootstrap import bootstrap_coco
+    from gapbench.metrics.coco_exact import exact_point_from_engine
 
     timing: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -122,7 +123,7 @@ def evaluate_coco(
             notes.append(f"only {n_img} image(s): no bootstrap interval")
         else:
             t1 = time.perf_counter()
-            boot = cb.bootstrap_coco(ev, bootstrap, seed)
+            boot = bootstrap_coco(ev, bootstrap, seed)
             timing["bootstrap"] = time.perf_counter() - t1
             timing.update({f"bootstrap_{k}": v for k, v in boot.timing.items()})
             if boot.error is not None:
@@ -138,7 +139,7 @@ def evaluate_coco(
     if exact is None:
         t2 = time.perf_counter()
         try:
-            stats_x, per_class_x, _ = cb.exact_point_from_engine(ev)
+            stats_x, per_class_x, _ = exact_point_from_engine(ev)
             exact = (stats_x, per_class_x)
         except (ValueError, KeyError, IndexError) as exc:  # engine layout not as expected
             notes.append(f"pycocotools-exact point values unavailable ({exc}); engine values reported")
