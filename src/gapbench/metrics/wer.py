@@ -60,8 +60,12 @@ def _align_counts(refs: list[str], hyps: list[str], unit: Unit) -> list[tuple[in
 
     if not refs:
         return []
-    process = jiwer.process_words if unit == "word" else jiwer.process_characters
-    out = process(refs, hyps)
+
+    def transform(sentences: list[str]) -> list[list[str]]:
+        # jiwer's wer_default / cer_default, without its per-transform list passes (same tokens)
+        return [tokenize(x, unit) for x in sentences]
+
+    out = jiwer.process_words(refs, hyps, reference_transform=transform, hypothesis_transform=transform)
     rows: list[tuple[int, int, int, int]] = []
     for chunks in out.alignments:
         s = d = i = h = 0
