@@ -61,69 +61,52 @@ def _score(unit: str, pairs: Path | None, ref: Path | None, hyp: Path | None, no
     emit_score(result, fmt, out, title=title)
 
 
+def _compare(unit: str, a: Path, b: Path, normalizer: NormalizerName, fmt: OutputFormat,
+             bootstrap: int, seed: int, no_ci: bool, out: Path | None) -> None:
+    from gapbench.metrics import wer
+
+    fn = wer.compare_wer if unit == "word" else wer.compare_cer
+    result = fn(a, b, normalizer=normalizer.value, bootstrap=bootstrap, seed=seed, ci=not no_ci)
+    emit_compare(result, fmt, out)
+
+
+def _add_commands(score_app: typer.Typer, compare_app: typer.Typer, unit: str, name: str, label: str) -> None:
+    """``score NAME`` and ``compare NAME`` for one unit (words or characters)."""
+
+    def score_cmd(
+        pairs: PairsArg = None,
+        ref: RefOpt = None,
+        hyp: HypOpt = None,
+        normalizer: NormalizerOpt = NormalizerName.none,
+        fmt: FormatOpt = OutputFormat.table,
+        bootstrap: BootstrapOpt = 1000,
+        seed: SeedOpt = 0,
+        no_ci: NoCiOpt = False,
+        out: OutOpt = None,
+    ) -> None:
+        _score(unit, pairs, ref, hyp, normalizer, fmt, bootstrap, seed, no_ci, out)
+
+    def compare_cmd(
+        a: SystemArg,
+        b: SystemArg,
+        normalizer: NormalizerOpt = NormalizerName.none,
+        fmt: FormatOpt = OutputFormat.table,
+        bootstrap: BootstrapOpt = 1000,
+        seed: SeedOpt = 0,
+        no_ci: NoCiOpt = False,
+        out: OutOpt = None,
+    ) -> None:
+        _compare(unit, a, b, normalizer, fmt, bootstrap, seed, no_ci, out)
+
+    score_app.command(
+        name, help=f"Corpus {label} error rate (= jiwer.{name}), S/D/I/H counts and a bootstrap 95% CI."
+    )(score_cmd)
+    upper = name.upper()
+    compare_app.command(
+        name, help=f"Paired bootstrap {upper}(A) - {upper}(B) on the same references, with p-value."
+    )(compare_cmd)
+
+
 def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer) -> None:
-    @score_app.command("wer")
-    def score_wer_cmd(
-        pairs: PairsArg = None,
-        ref: RefOpt = None,
-        hyp: HypOpt = None,
-        normalizer: NormalizerOpt = NormalizerName.none,
-        fmt: FormatOpt = OutputFormat.table,
-        bootstrap: BootstrapOpt = 1000,
-        seed: SeedOpt = 0,
-        no_ci: NoCiOpt = False,
-        out: OutOpt = None,
-    ) -> None:
-        """Corpus word error rate (= jiwer.wer), S/D/I/H counts and a bootstrap 95% CI."""
-        _score("word", pairs, ref, hyp, normalizer, fmt, bootstrap, seed, no_ci, out)
-
-    @score_app.command("cer")
-    def score_cer_cmd(
-        pairs: PairsArg = None,
-        ref: RefOpt = None,
-        hyp: HypOpt = None,
-        normalizer: NormalizerOpt = NormalizerName.none,
-        fmt: FormatOpt = OutputFormat.table,
-        bootstrap: BootstrapOpt = 1000,
-        seed: SeedOpt = 0,
-        no_ci: NoCiOpt = False,
-        out: OutOpt = None,
-    ) -> None:
-        """Corpus character error rate (= jiwer.cer), S/D/I/H counts and a bootstrap 95% CI."""
-        _score("char", pairs, ref, hyp, normalizer, fmt, bootstrap, seed, no_ci, out)
-
-    def _compare(unit: str, a: Path, b: Path, normalizer: NormalizerName, fmt: OutputFormat,
-                 bootstrap: int, seed: int, no_ci: bool, out: Path | None) -> None:
-        from gapbench.metrics import wer
-
-        fn = wer.compare_wer if unit == "word" else wer.compare_cer
-        result = fn(a, b, normalizer=normalizer.value, bootstrap=bootstrap, seed=seed, ci=not no_ci)
-        emit_compare(result, fmt, out)
-
-    @compare_app.command("wer")
-    def compare_wer_cmd(
-        a: SystemArg,
-        b: SystemArg,
-        normalizer: NormalizerOpt = NormalizerName.none,
-        fmt: FormatOpt = OutputFormat.table,
-        bootstrap: BootstrapOpt = 1000,
-        seed: SeedOpt = 0,
-        no_ci: NoCiOpt = False,
-        out: OutOpt = None,
-    ) -> None:
-        """Paired bootstrap WER(A) - WER(B) on the same references, with p-value."""
-        _compare("word", a, b, normalizer, fmt, bootstrap, seed, no_ci, out)
-
-    @compare_app.command("cer")
-    def compare_cer_cmd(
-        a: SystemArg,
-        b: SystemArg,
-        normalizer: NormalizerOpt = NormalizerName.none,
-        fmt: FormatOpt = OutputFormat.table,
-        bootstrap: BootstrapOpt = 1000,
-        seed: SeedOpt = 0,
-        no_ci: NoCiOpt = False,
-        out: OutOpt = None,
-    ) -> None:
-        """Paired bootstrap CER(A) - CER(B) on the same references, with p-value."""
-        _compare("char", a, b, normalizer, fmt, bootstrap, seed, no_ci, out)
+    _add_commands(score_app, compare_app, "word", "wer", "word")
+    _add_commands(score_app, compare_app, "char", "cer", "character")
