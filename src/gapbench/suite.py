@@ -170,7 +170,7 @@ def suite_table(outcomes: list[JobOutcome], title: str) -> Any:
     """One table for the whole suite: job, metric, value, 95% CI."""
     from rich.table import Table
 
-    from gapbench.cli.output import _fmt_ci, _fmt_value
+    from gapbench.cli.output import fmt_ci, fmt_value
 
     table = Table(title=title, title_justify="left")
     for col, justify in (
@@ -193,8 +193,8 @@ def suite_table(outcomes: list[JobOutcome], title: str) -> Any:
             table.add_row(
                 o.name if i == 0 else "",
                 name,
-                _fmt_value(value),
-                _fmt_ci(value),
+                fmt_value(value),
+                fmt_ci(value),
                 (o.run_id or "") if i == 0 else "",
             )
     return table

@@ -34,14 +34,14 @@ def _fmt(x: float | None) -> str:
     return f"{x:.4f}"
 
 
-def _fmt_value(mv: MetricValue) -> str:
+def fmt_value(mv: MetricValue) -> str:
     v = mv.value
     if mv.ci95 is None and v is not None and not math.isnan(v) and float(v).is_integer():
         return str(int(v))
     return _fmt(v)
 
 
-def _fmt_ci(mv: MetricValue) -> str:
+def fmt_ci(mv: MetricValue) -> str:
     return "" if mv.ci95 is None else f"[{_fmt(mv.ci95[0])}, {_fmt(mv.ci95[1])}]"
 
 
@@ -53,7 +53,7 @@ def metrics_table(title: str, metrics: dict[str, MetricValue], key_header: str =
     table.add_column("value", justify="right")
     table.add_column("95% CI", justify="right")
     for name, mv in metrics.items():
-        table.add_row(name, _fmt_value(mv), _fmt_ci(mv))
+        table.add_row(name, fmt_value(mv), fmt_ci(mv))
     return table
 
 

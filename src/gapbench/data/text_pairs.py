@@ -156,17 +156,24 @@ def _some(ids: list[str]) -> str:
     return shown + (", ..." if len(ids) > MAX_IDS_SHOWN else "")
 
 
+def check_same_ids(a_ids: Iterable[str], b_ids: Iterable[str], a_name: object, b_name: object) -> None:
+    """Raise one InputError listing the ids found in only one of two utterance sets."""
+    a_list, b_list = list(a_ids), list(b_ids)
+    a_set, b_set = set(a_list), set(b_list)
+    only_a = [u for u in a_list if u not in b_set]
+    only_b = [u for u in b_list if u not in a_set]
+    if only_a or only_b:
+        parts = []
+        if only_a:
+            parts.append(f"{len(only_a)} id(s) only in {a_name} ({_some(only_a)})")
+        if only_b:
+            parts.append(f"{len(only_b)} id(s) only in {b_name} ({_some(only_b)})")
+        raise InputError(str(b_name), None, f"the same utterance ids as {a_name}; " + "; ".join(parts))
+
+
 def join_kaldi(ref_file: str | os.PathLike[str], hyp_file: str | os.PathLike[str]) -> list[TextPair]:
     """Join Kaldi reference and hypothesis files on utterance id (reference order)."""
     refs = read_kaldi_text(ref_file)
     hyps = read_kaldi_text(hyp_file)
-    only_ref = [u for u in refs if u not in hyps]
-    only_hyp = [u for u in hyps if u not in refs]
-    if only_ref or only_hyp:
-        parts = []
-        if only_ref:
-            parts.append(f"{len(only_ref)} id(s) only in {ref_file} ({_some(only_ref)})")
-        if only_hyp:
-            parts.append(f"{len(only_hyp)} id(s) only in {hyp_file} ({_some(only_hyp)})")
-        raise InputError(hyp_file, None, f"the same utterance ids as {ref_file}; " + "; ".join(parts))
+    check_same_ids(refs, hyps, ref_file, hyp_file)
     return [TextPair(text, hyps[uid], uid) for uid, text in refs.items()]

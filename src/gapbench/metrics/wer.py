@@ -33,7 +33,7 @@ import numpy as np
 
 from gapbench.core.metric import Metric
 from gapbench.core.results import CompareResult, MetricValue, ScoreResult
-from gapbench.data.text_pairs import TextPair, join_kaldi, read_pairs_columns
+from gapbench.data.text_pairs import TextPair, check_same_ids, join_kaldi, read_pairs_columns
 from gapbench.errors import InputError
 from gapbench.metrics.stats import DEFAULT_RESAMPLES, DEFAULT_SEED, paired_ratio_test, ratio_ci
 from gapbench.text.normalizers import get_normalizer
@@ -425,25 +425,12 @@ def score_cer(
 # Paired comparison
 
 
-def _some(ids: list[str]) -> str:
-    return ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
-
-
 def _align_systems(a: Loaded, b: Loaded, a_name: str, b_name: str) -> Loaded:
     """B's utterances in A's order: by id when both have ids, else by position."""
     a_ids, b_ids = a[2], b[2]
     if a_ids is not None and b_ids is not None and None not in a_ids and None not in b_ids:
+        check_same_ids(a_ids, b_ids, a_name, b_name)
         b_index = {u: k for k, u in enumerate(b_ids)}
-        a_set = set(a_ids)
-        only_a = [u for u in a_ids if u not in b_index]
-        only_b = [u for u in b_ids if u not in a_set]
-        if only_a or only_b:
-            parts = []
-            if only_a:
-                parts.append(f"{len(only_a)} id(s) only in {a_name} ({_some(only_a)})")
-            if only_b:
-                parts.append(f"{len(only_b)} id(s) only in {b_name} ({_some(only_b)})")
-            raise InputError(b_name, None, f"the same utterance ids as {a_name}; " + "; ".join(parts))
         order = [b_index[u] for u in a_ids]
         return [b[0][k] for k in order], [b[1][k] for k in order], list(a_ids), b[3]
     if len(a[0]) != len(b[0]):
