@@ -1,0 +1,1 @@
+"""Shifts: deterministic corruptions of a sample's input (and, for geometric ones, its reference)."""
