@@ -1,6 +1,6 @@
 """Benchmark: gapbench ``score_wer`` / ``score_cer`` against jiwer, the library that does the alignment.
 
-3,000 seeded utterances are built from the CMU ARCTIC prompts in the shared reference data
+3,000 seeded utterances are built from the CMU ARCTIC prompts in tests/data/reference
 (``wer/cmuarctic.data``) with synthetic ASR errors (substitutions, deletions, insertions, fillers,
 casing, punctuation). In one run, best of ``--repeats``:
 
@@ -41,7 +41,7 @@ FILLERS = ["um", "uh", "hmm", "like"]
 
 
 def _prompts() -> list[str]:
-    base = Path(os.environ.get("GAPBENCH_REFERENCE_DATA", REPO.parent / "shared" / "reference-data"))
+    base = Path(os.environ.get("GAPBENCH_REFERENCE_DATA", REPO / "tests" / "data" / "reference"))
     text = (base / "wer" / "cmuarctic.data").read_text()
     return re.findall(r'^\( \S+ "(.*)" \)$', text, flags=re.M)
 

@@ -1,6 +1,6 @@
 """Rebuild the bundled example files scored by the default suite (run once; outputs are committed).
 
-Sources: ../shared/reference-data (COCO val2014 100-image subset, CC BY 4.0; AMI test meetings,
+Sources: tests/data/reference (COCO val2014 100-image subset, CC BY 4.0; AMI test meetings,
 CC BY 4.0; CMU ARCTIC prompt pairs) and seeded synthetic arrays for segmentation and top-k.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-REF = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO.parent / "shared" / "reference-data"
+REF = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "tests" / "data" / "reference"
 OUT = REPO / "src" / "gapbench" / "examples"
 
 

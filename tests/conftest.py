@@ -1,4 +1,4 @@
-"""Shared fixtures: the real public reference cases live in ``../shared/reference-data``."""
+"""Shared fixtures: the real public reference cases live in ``tests/data/reference`` (see its README)."""
 from __future__ import annotations
 
 import os
@@ -13,12 +13,12 @@ REPO = Path(__file__).resolve().parents[1]
 
 def _reference_data_dir() -> Path:
     env = os.environ.get("GAPBENCH_REFERENCE_DATA")
-    return Path(env) if env else REPO.parent / "shared" / "reference-data"
+    return Path(env) if env else REPO / "tests" / "data" / "reference"
 
 
 @pytest.fixture(scope="session")
 def refdata() -> Path:
-    """Path to the shared reference cases (COCO, RTTM, WER pairs)."""
+    """Path to the reference cases (COCO, RTTM, WER pairs) kept in the repository."""
     path = _reference_data_dir()
     if not path.is_dir():
         pytest.fail(f"reference data not found at {path}; set GAPBENCH_REFERENCE_DATA")
