@@ -79,7 +79,7 @@ def _real_whisper_normalizer() -> tuple[Callable[[str], str], str]:
             sys.modules.setdefault("whisper", stub)
             mod = importlib.import_module("whisper.normalizers.english")
             return mod.EnglishTextNormalizer(), "openai-whisper"
-    from gapbench.text.normalizers import EnglishTextNormalizer
+    from gapbench.text_normalizers.normalizers import EnglishTextNormalizer
 
     return EnglishTextNormalizer(), "vendored"
 

@@ -6,8 +6,11 @@ from typing import Any
 from gapbench.core.registry import Registry
 
 COMPARERS: Registry[Any] = Registry("comparison")
-COMPARERS.register("wer", "gapbench.metrics.wer:compare_wer")
-COMPARERS.register("cer", "gapbench.metrics.wer:compare_cer")
+COMPARERS.register("wer", "gapbench.scoring.text:compare_wer")
+COMPARERS.register("cer", "gapbench.scoring.text:compare_cer")
+COMPARERS.register("der", "gapbench.scoring.der:compare_der")
+COMPARERS.register("seg", "gapbench.scoring.arrays:compare_seg")
+COMPARERS.register("topk", "gapbench.scoring.arrays:compare_topk")
 
 __all__ = COMPARERS.names()
 

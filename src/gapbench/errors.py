@@ -36,3 +36,7 @@ class InputError(ValueError):
                 got = got[:77] + "..."
             msg += f", got {got}"
         return msg
+
+
+class ModelError(RuntimeError):
+    """A model failed or answered wrongly: which model, which batch or sample, what happened."""

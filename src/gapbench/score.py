@@ -11,12 +11,12 @@ from typing import Any
 from gapbench.core.registry import Registry
 
 SCORERS: Registry[Any] = Registry("scorer")
-SCORERS.register("wer", "gapbench.metrics.wer:score_wer")
-SCORERS.register("cer", "gapbench.metrics.wer:score_cer")
-SCORERS.register("coco", "gapbench.metrics.coco:score_coco")
-SCORERS.register("der", "gapbench.metrics.der:score_der")
-SCORERS.register("seg", "gapbench.metrics.segmentation:score_seg")
-SCORERS.register("topk", "gapbench.metrics.topk:score_topk")
+SCORERS.register("wer", "gapbench.scoring.text:score_wer")
+SCORERS.register("cer", "gapbench.scoring.text:score_cer")
+SCORERS.register("coco", "gapbench.scoring.coco:score_coco")
+SCORERS.register("der", "gapbench.scoring.der:score_der")
+SCORERS.register("seg", "gapbench.scoring.arrays:score_seg")
+SCORERS.register("topk", "gapbench.scoring.arrays:score_topk")
 
 __all__ = SCORERS.names()
 

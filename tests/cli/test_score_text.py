@@ -145,7 +145,7 @@ def test_help_stays_light() -> None:
     code = (
         "import sys; from gapbench.cli import main\n"
         "try: main(['score', 'wer', '--help'])\nexcept SystemExit: pass\n"
-        "heavy = [m for m in ('jiwer', 'rapidfuzz', 'gapbench.metrics.wer', 'gapbench.text.normalizers') if m in sys.modules]\n"
+        "heavy = [m for m in ('jiwer', 'rapidfuzz', 'gapbench.metrics.wer', 'gapbench.text_normalizers.normalizers') if m in sys.modules]\n"
         "print(heavy)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 from gapbench.core.predictions import Detections
 from gapbench.data.coco import load_coco
 from gapbench.errors import InputError
-from gapbench.metrics.coco import METRIC_NAMES, COCOMetric, run_engine, score_coco
+from gapbench.metrics.coco import METRIC_NAMES, COCOMetric, run_engine
+from gapbench.scoring.coco import score_coco
 from gapbench.metrics.coco_bootstrap import Accumulator, Matched
 from gapbench.metrics.coco_exact import (
     ONE_TP,
@@ -485,7 +486,7 @@ def test_property_pycocotools_and_shards(case: tuple[dict[str, Any], list[dict[s
 def test_per_image_records_count_what_was_scored(refdata) -> None:
     import json
 
-    from gapbench.metrics.coco import score_coco
+    from gapbench.scoring.coco import score_coco
 
     base = refdata / "coco" / "real_val2014_100"
     gt = json.loads((base / "gt.json").read_text())

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from gapbench.core.predictions import SegMask
 from gapbench.errors import InputError
-from gapbench.metrics.segmentation import SegmentationMetric, score_seg
+from gapbench.metrics.segmentation import SegmentationMetric
+from gapbench.scoring.arrays import score_seg
 
 
 # ---- reference: transcribed from mmsegmentation 1.x, mmseg/evaluation/metrics/iou_metric.py

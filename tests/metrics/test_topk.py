@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from gapbench.core.predictions import ClassScores
 from gapbench.errors import InputError
 from gapbench.metrics import stats
-from gapbench.metrics.topk import TopKAccuracy, score_topk
+from gapbench.metrics.topk import TopKAccuracy
+from gapbench.scoring.arrays import score_topk
 
 
 def sk(labels, scores, k, n_classes):
@@ -106,7 +107,7 @@ def test_runner_interface_with_class_scores() -> None:
     assert result.metrics["top1"].value == sk(labels, scores, 1, 7)
     assert result.metrics["top5"].value == sk(labels, scores, 5, 7)
     rec = result.records[0]
-    assert set(rec) == {"id", "label", "rank", "hit@1", "hit@5"} and rec["id"] == "s0"
+    assert set(rec) == {"sample_id", "label", "rank", "hit@1", "hit@5"} and rec["sample_id"] == "s0"
     with pytest.raises(InputError, match="score"):
         metric.update([ClassScores.of([0.1, 0.2])], [0])
 

@@ -15,7 +15,8 @@ from gapbench.core.predictions import Transcript
 from gapbench.data.text_pairs import TextPair
 from gapbench.errors import InputError
 from gapbench.metrics.stats import paired_ratio_test, ratio_ci
-from gapbench.metrics.wer import WERMetric, compare_cer, compare_wer, score_cer, score_wer, tokenize
+from gapbench.metrics.wer import WERMetric, tokenize
+from gapbench.scoring.text import compare_cer, compare_wer, score_cer, score_wer
 
 
 def _pairs(refdata: Path) -> list[dict]:
@@ -64,10 +65,10 @@ def test_reference_pairs_equal_jiwer(refdata: Path, normalizer: str, unit: str) 
     process = jiwer.process_words if unit == "word" else jiwer.process_characters
     for rec, r, h, p in list(zip(result.records, refs, hyps, _pairs(refdata)))[::7]:
         o = process(r, h)
-        assert rec["id"] == p["id"]
+        assert rec["sample_id"] == p["id"]
         assert (rec["substitutions"], rec["deletions"], rec["insertions"], rec["hits"]) == (
             o.substitutions, o.deletions, o.insertions, o.hits)
-        assert rec["ref_words"] == o.hits + o.substitutions + o.deletions
+        assert rec["ref_units"] == o.hits + o.substitutions + o.deletions
         assert rec["errors"] == o.substitutions + o.deletions + o.insertions
 
 
@@ -124,13 +125,15 @@ def test_empty_references_are_reported_not_fatal(unit: str) -> None:
         (jiwer.wer if unit == "word" else jiwer.cer)([r for r, _ in pairs], [h for _, h in pairs]))
 
 
-def test_all_references_empty_gives_null() -> None:
-    result = score_wer([("", "a b"), (" ", "")])
-    assert math.isnan(result.metrics["wer"].value)
+@pytest.mark.parametrize("pairs", [[("", "a b"), (" ", "")], [("", ""), ("", "")], [("", "x")]])
+def test_all_references_empty_follows_jiwer(pairs: list[tuple[str, str]]) -> None:
+    """jiwer 4 returns the insertion count when no reference has a word (0 when nothing was said)."""
+    result = score_wer(pairs)
+    refs, hyps = [r for r, _ in pairs], [h for _, h in pairs]
+    assert result.metrics["wer"].value == jiwer.wer(refs, hyps)
     assert result.metrics["wer"].ci95 is None
-    assert result.to_json()["metrics"]["wer"] == {"value": None, "ci95": None}
-    assert result.metrics["insertions"].value == 2
-    assert any("undefined" in n for n in result.notes)
+    assert result.metrics["insertions"].value == jiwer.process_words(refs, hyps).insertions
+    assert any("insertion count, as in jiwer 4" in n for n in result.notes)
     json.dumps(result.to_json())
 
 
@@ -143,10 +146,11 @@ def test_bootstrap_interval(refdata: Path) -> None:
     lo, hi = r1.metrics["wer"].ci95
     assert lo < r1.metrics["wer"].value < hi
     errors = np.array([x["errors"] for x in r1.records], float)
-    words = np.array([x["ref_words"] for x in r1.records], float)
+    words = np.array([x["ref_units"] for x in r1.records], float)
     assert r1.metrics["wer"].ci95 == ratio_ci(errors, words, 500, 3)
     assert score_wer(path, ci=False).metrics["wer"].ci95 is None
-    assert score_wer(path, bootstrap=0).metrics["wer"].ci95 is None
+    with pytest.raises(InputError, match="ci=False"):
+        score_wer(path, bootstrap=0)
 
 
 def test_input_sources_agree(refdata: Path, tmp_path: Path) -> None:
@@ -258,9 +262,9 @@ def test_compare_matches_scores_and_paired_test(refdata: Path, tmp_path: Path) -
     assert res.diff.value == pytest.approx(res.a.value - res.b.value)
     assert res.n == 401
     ea = np.array([r["errors"] for r in sa.records], float)
-    words = np.array([r["ref_words"] for r in sa.records], float)
-    by_id = {r["id"]: r["errors"] for r in sb.records}
-    eb = np.array([by_id[r["id"]] for r in sa.records], float)
+    words = np.array([r["ref_units"] for r in sa.records], float)
+    by_id = {r["sample_id"]: r["errors"] for r in sb.records}
+    eb = np.array([by_id[r["sample_id"]] for r in sa.records], float)
     t = paired_ratio_test(ea, words, eb, words, 400, 2)
     assert res.diff.ci95 == t.ci95 and res.p_value == t.p_value
     assert res.diff.ci95[0] > 0 and res.p_value < 0.05

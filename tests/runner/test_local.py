@@ -19,7 +19,8 @@ from gapbench.core.results import MetricValue, ScoreResult
 from gapbench.core.task import Target, TaskSpec, get_task
 from gapbench.errors import InputError
 from gapbench.runner.cache import ResponseCache
-from gapbench.runner.local import SHIFTS, run_task, sample_seed
+from gapbench.runner.local import run_task
+from gapbench.shifts.registry import sample_seed
 
 
 class Top1(Metric):

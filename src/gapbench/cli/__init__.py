@@ -11,9 +11,25 @@ import sys
 
 import typer
 
+def _no_flag_metavar() -> None:
+    """Typer >= 0.29 prints a ``<bool>`` type beside every flag (``--no-ci <bool>``) as if it took
+    a value; flags take none, so show none."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+
+    def display_type_rich(self: TyperOption, ctx: typer.Context) -> str | None:
+        return "" if getattr(self, "is_flag", False) and self.metavar is None else shown(self, ctx)
+
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_no_flag_metavar()
+
 app = typer.Typer(
     name="gapbench",
-    help="Benchmark vision and speech models the way production sees them.",
+    help="Benchmark vision and speech models the way production sees them.\n\n"
+    "With no command, gapbench runs its embedded default suite (offline) and prints the results table.",
     no_args_is_help=False,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -31,7 +47,7 @@ def _root(
 ) -> None:
     """With no command, run the embedded default suite (offline) and print its results table."""
     if ctx.invoked_subcommand is None:
-        from gapbench.suite import run_default_suite
+        from gapbench.cli.suite import run_default_suite
 
         raise typer.Exit(run_default_suite())
 
@@ -45,20 +61,16 @@ COMMAND_MODULES = (
     "gapbench.cli.score_coco",
     "gapbench.cli.score_der",
     "gapbench.cli.score_arrays",
-    "gapbench.cli.run_cmd",
-    "gapbench.cli.suite_cmd",
+    "gapbench.cli.run",
+    "gapbench.cli.runs",
+    "gapbench.cli.shifts",
+    "gapbench.cli.suite",
 )
 
 
 def _register_all() -> None:
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:  # an area not built yet must not break the rest
-            if exc.name != name:
-                raise
-            continue
-        module.register(app, score_app, compare_app)
+        importlib.import_module(name).register(app, score_app, compare_app)
 
 
 _register_all()
@@ -67,7 +79,9 @@ _register_all()
 def main(argv: list[str] | None = None) -> int:
     """Entry point: bad input becomes one line on stderr (``--debug`` shows the traceback)."""
     from gapbench.core.registry import UnknownNameError
-    from gapbench.errors import InputError
+    from gapbench.errors import InputError, ModelError
+    from gapbench.runner.cache import CacheError
+    from gapbench.store import StoreError
 
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
@@ -76,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         app(args, prog_name="gapbench", standalone_mode=True)  # usage errors: Typer's own message
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    except (InputError, UnknownNameError, FileNotFoundError, IsADirectoryError) as exc:
+    except (InputError, UnknownNameError, ModelError, StoreError, CacheError, FileNotFoundError,
+            IsADirectoryError, PermissionError) as exc:
         if debug:
             raise
         sys.stderr.write(f"gapbench: error: {_one_line(exc)}\n")

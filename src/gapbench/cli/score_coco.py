@@ -1,18 +1,12 @@
 """``gapbench score coco GT.json DT.json``: COCO mAP (pycocotools-identical) with 95% CIs."""
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from gapbench.cli.output import BootstrapOpt, FormatOpt, NoCiOpt, OutOpt, OutputFormat, SeedOpt
-
-
-class IouType(str, Enum):
-    bbox = "bbox"
-    segm = "segm"
+from gapbench.cli.options import BootstrapOpt, FormatOpt, IouType, IouTypeOpt, NoCiOpt, OutOpt, OutputFormat, SeedOpt
 
 
 def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer) -> None:
@@ -20,7 +14,7 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
     def score_coco_cmd(
         gt: Annotated[Path, typer.Argument(help="COCO ground-truth JSON (images, annotations, categories)")],
         dt: Annotated[Path, typer.Argument(help="COCO results JSON: a list of detections")],
-        iou_type: Annotated[IouType, typer.Option("--iou-type", help="bbox or segm")] = IouType.bbox,
+        iou_type: IouTypeOpt = IouType.bbox,
         fmt: FormatOpt = OutputFormat.table,
         bootstrap: BootstrapOpt = 1000,
         seed: SeedOpt = 0,
@@ -28,8 +22,8 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
         out: OutOpt = None,
     ) -> None:
         """COCO AP/AR (the 12 pycocotools stats) and per-class AP, with image-bootstrap 95% CIs."""
-        from gapbench.cli.output import emit_score
-        from gapbench.metrics.coco import score_coco
+        from gapbench.cli.render import emit_score
+        from gapbench.scoring.coco import score_coco
 
         result = score_coco(gt, dt, iou_type=iou_type.value, bootstrap=bootstrap, seed=seed, ci=not no_ci)
         emit_score(result, fmt, out, title=f"COCO {iou_type.value} ({result.info.get('images')} images)")

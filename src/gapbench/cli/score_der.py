@@ -1,5 +1,4 @@
-"""``gapbench score der``: diarization error rate of an RTTM hypothesis (pyannote.metrics engine)."""
-
+"""``gapbench score der`` and ``gapbench compare der`` (pyannote.metrics engine)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,53 +6,15 @@ from typing import Annotated
 
 import typer
 
-from gapbench.cli.output import BootstrapOpt, FormatOpt, NoCiOpt, OutOpt, OutputFormat, SeedOpt
+from gapbench.cli.options import BootstrapOpt, CollarOpt, FormatOpt, NoCiOpt, OutOpt, OutputFormat, SeedOpt
 
-
-def score_der_cmd(
-    ref: Annotated[Path, typer.Argument(help="reference RTTM")],
-    hyp: Annotated[Path, typer.Argument(help="hypothesis RTTM")],
-    uem: Annotated[
-        Path | None,
-        typer.Option(
-            "--uem",
-            help="UEM file (file chan start end). Without it each file's scored region is the union "
-            "of reference and hypothesis extents, as pyannote.metrics approximates it.",
-        ),
-    ] = None,
-    collar: Annotated[
-        float,
-        typer.Option(
-            "--collar",
-            help="seconds forgiven on EACH side of every reference boundary (md-eval/dscore -c); "
-            "pyannote's collar is the total width, so --collar 0.25 = pyannote collar=0.5",
-        ),
-    ] = 0.0,
-    skip_overlap: Annotated[
-        bool, typer.Option("--skip-overlap", help="do not score regions where the reference has 2+ speakers")
-    ] = False,
-    fmt: FormatOpt = OutputFormat.table,
-    bootstrap: BootstrapOpt = 1000,
-    seed: SeedOpt = 0,
-    no_ci: NoCiOpt = False,
-    out: OutOpt = None,
-) -> None:
-    """Diarization error rate with a 95% bootstrap CI over files (help: DER_HELP)."""
-    from gapbench.cli.output import emit_score
-    from gapbench.metrics.der import score_der
-
-    result = score_der(
-        ref,
-        hyp,
-        uem=uem,
-        collar=collar,
-        skip_overlap=skip_overlap,
-        bootstrap=bootstrap,
-        seed=seed,
-        ci=not no_ci,
-    )
-    emit_score(result, fmt, out, title=f"DER  {hyp.name} vs {ref.name}")
-
+UemOpt = Annotated[Path | None, typer.Option(
+    "--uem", metavar="UEM", help="UEM file (file chan start end). Without it each file's scored region is "
+    "the union of reference and hypothesis extents, as pyannote.metrics approximates it.")]
+SkipOverlapOpt = Annotated[bool, typer.Option(
+    "--skip-overlap", help="do not score regions where the reference has 2+ speakers")]
+AllowEmptyOpt = Annotated[bool, typer.Option(
+    "--allow-empty", help="accept a hypothesis with no SPEAKER line (the system really produced nothing)")]
 
 DER_HELP = (
     "Diarization error rate (pyannote.metrics semantics: Hungarian mapping; corpus DER = summed "
@@ -62,7 +23,50 @@ DER_HELP = (
     "'seconds' table are in seconds. Same-speaker overlapping hypothesis turns are counted twice, "
     "as pyannote does (md-eval merges them)."
 )
+UNITS = {"der": "fraction", "missed": "fraction", "false_alarm": "fraction", "confusion": "fraction",
+         "total": "seconds", "seconds": "seconds"}
 
 
 def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer) -> None:
-    score_app.command("der", help=DER_HELP)(score_der_cmd)
+    @score_app.command("der", help=DER_HELP)
+    def score_der_cmd(
+        ref: Annotated[Path, typer.Argument(help="reference RTTM")],
+        hyp: Annotated[Path, typer.Argument(help="hypothesis RTTM")],
+        uem: UemOpt = None,
+        collar: CollarOpt = 0.0,
+        skip_overlap: SkipOverlapOpt = False,
+        allow_empty: AllowEmptyOpt = False,
+        fmt: FormatOpt = OutputFormat.table,
+        bootstrap: BootstrapOpt = 1000,
+        seed: SeedOpt = 0,
+        no_ci: NoCiOpt = False,
+        out: OutOpt = None,
+    ) -> None:
+        from gapbench.cli.render import emit_score
+        from gapbench.scoring.der import score_der
+
+        result = score_der(ref, hyp, uem=uem, collar=collar, skip_overlap=skip_overlap, allow_empty=allow_empty,
+                           bootstrap=bootstrap, seed=seed, ci=not no_ci)
+        emit_score(result, fmt, out, title=f"DER of {hyp.name} against {ref.name} ({result.info['files']} files)",
+                   units=UNITS)
+
+    @compare_app.command("der")
+    def compare_der_cmd(
+        ref: Annotated[Path, typer.Argument(help="reference RTTM")],
+        first: Annotated[Path, typer.Argument(help="the first system's hypothesis RTTM")],
+        second: Annotated[Path, typer.Argument(help="the second system's hypothesis RTTM")],
+        uem: UemOpt = None,
+        collar: CollarOpt = 0.0,
+        skip_overlap: SkipOverlapOpt = False,
+        fmt: FormatOpt = OutputFormat.table,
+        bootstrap: BootstrapOpt = 1000,
+        seed: SeedOpt = 0,
+        no_ci: NoCiOpt = False,
+        out: OutOpt = None,
+    ) -> None:
+        """Paired bootstrap over files of DER(first) - DER(second), with its 95% CI and p-value."""
+        from gapbench.cli.render import emit_compare
+        from gapbench.scoring.der import compare_der
+
+        emit_compare(compare_der(ref, first, second, uem=uem, collar=collar, skip_overlap=skip_overlap,
+                                 bootstrap=bootstrap, seed=seed, ci=not no_ci), fmt, out)

@@ -1,73 +1,35 @@
-"""``gapbench score wer|cer`` and ``gapbench compare wer|cer``: thin wrappers over
-:mod:`gapbench.metrics.wer` (imported inside the commands so ``gapbench --help`` stays fast)."""
+"""``gapbench score wer|cer`` and ``gapbench compare wer|cer`` (thin: :mod:`gapbench.scoring.text`)."""
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from gapbench.cli.output import (
+from gapbench.cli.options import (
     BootstrapOpt,
     FormatOpt,
     NoCiOpt,
+    Normalizer,
+    NormalizerOpt,
     OutOpt,
     OutputFormat,
     SeedOpt,
-    emit_compare,
-    emit_score,
 )
 
-
-class NormalizerName(str, Enum):
-    none = "none"
-    basic = "basic"
-    whisper = "whisper"
-
-
-NormalizerOpt = Annotated[
-    NormalizerName,
-    typer.Option(
-        "--normalizer",
-        "-n",
-        help="none: text as given (jiwer's numbers); basic: lower-case, delete punctuation (Unicode P*), "
-        "collapse spaces (jiwer's transforms); "
-        "whisper: openai-whisper's EnglishTextNormalizer",
-    ),
-]
-PairsArg = Annotated[
-    Path | None,
-    typer.Argument(help="JSON Lines, one {\"id\"?, \"ref\", \"hyp\"} object a line", show_default=False),
-]
-RefOpt = Annotated[Path | None, typer.Option("--ref", help="Kaldi text file `utt_id words...` (references)")]
-HypOpt = Annotated[Path | None, typer.Option("--hyp", help="Kaldi text file `utt_id words...` (hypotheses)")]
-SystemArg = Annotated[Path, typer.Argument(help="pairs JSONL of one system", show_default=False)]
-
-
-def _score(unit: str, pairs: Path | None, ref: Path | None, hyp: Path | None, normalizer: NormalizerName,
-           fmt: OutputFormat, bootstrap: int, seed: int, no_ci: bool, out: Path | None) -> None:
-    from gapbench.errors import InputError
-    from gapbench.metrics import wer
-
-    if pairs is not None and (ref is not None or hyp is not None):
-        raise InputError(None, None, "either PAIRS.jsonl or --ref/--hyp, not both")
-    if pairs is None and (ref is None or hyp is None):
-        raise InputError(None, None, "PAIRS.jsonl, or both --ref REF.txt and --hyp HYP.txt")
-    fn = wer.score_wer if unit == "word" else wer.score_cer
-    kwargs = dict(normalizer=normalizer.value, bootstrap=bootstrap, seed=seed, ci=not no_ci)
-    result = fn(pairs, **kwargs) if pairs is not None else fn(ref_file=ref, hyp_file=hyp, **kwargs)
-    title = f"{result.kind.upper()} (normalizer: {normalizer.value}, {result.info['utterances']} utterances)"
-    emit_score(result, fmt, out, title=title)
-
-
-def _compare(unit: str, a: Path, b: Path, normalizer: NormalizerName, fmt: OutputFormat,
-             bootstrap: int, seed: int, no_ci: bool, out: Path | None) -> None:
-    from gapbench.metrics import wer
-
-    fn = wer.compare_wer if unit == "word" else wer.compare_cer
-    result = fn(a, b, normalizer=normalizer.value, bootstrap=bootstrap, seed=seed, ci=not no_ci)
-    emit_compare(result, fmt, out)
+PairsArg = Annotated[Path | None, typer.Argument(
+    help="JSON Lines, one {\"id\"?, \"ref\", \"hyp\"} object a line ('-' reads standard input)",
+    show_default=False)]
+RefOpt = Annotated[Path | None, typer.Option("--ref", metavar="REF.txt",
+                                             help="Kaldi text file `utt_id words...` (references)")]
+HypOpt = Annotated[Path | None, typer.Option("--hyp", metavar="HYP.txt",
+                                             help="Kaldi text file `utt_id words...` (hypotheses)")]
+FirstArg = Annotated[Path, typer.Argument(
+    help="the first system: its pairs JSONL, or with --ref its Kaldi hypothesis file", show_default=False)]
+SecondArg = Annotated[Path, typer.Argument(
+    help="the second system, in the same form as the first", show_default=False)]
+CompareRefOpt = Annotated[Path | None, typer.Option(
+    "--ref", metavar="REF.txt", help="Kaldi reference text: the two systems are then Kaldi hypothesis files")]
 
 
 def _add_commands(score_app: typer.Typer, compare_app: typer.Typer, unit: str, name: str, label: str) -> None:
@@ -77,34 +39,47 @@ def _add_commands(score_app: typer.Typer, compare_app: typer.Typer, unit: str, n
         pairs: PairsArg = None,
         ref: RefOpt = None,
         hyp: HypOpt = None,
-        normalizer: NormalizerOpt = NormalizerName.none,
+        normalizer: NormalizerOpt = Normalizer.none,
         fmt: FormatOpt = OutputFormat.table,
         bootstrap: BootstrapOpt = 1000,
         seed: SeedOpt = 0,
         no_ci: NoCiOpt = False,
         out: OutOpt = None,
     ) -> None:
-        _score(unit, pairs, ref, hyp, normalizer, fmt, bootstrap, seed, no_ci, out)
+        from gapbench.cli.render import emit_score
+        from gapbench.errors import InputError
+        from gapbench.scoring.text import score_text
+
+        if (pairs is None) == (ref is None and hyp is None):
+            raise InputError(None, None, "PAIRS.jsonl, or both --ref REF.txt and --hyp HYP.txt (not both forms)")
+        opts = dict(unit=unit, normalizer=normalizer.value, bootstrap=bootstrap, seed=seed, ci=not no_ci)
+        result = score_text(pairs, **opts) if pairs is not None else score_text(ref_file=ref, hyp_file=hyp, **opts)
+        title = f"{name.upper()} (normalizer: {normalizer.value}, {result.info['utterances']} utterances)"
+        emit_score(result, fmt, out, title=title)
 
     def compare_cmd(
-        a: SystemArg,
-        b: SystemArg,
-        normalizer: NormalizerOpt = NormalizerName.none,
+        first: FirstArg,
+        second: SecondArg,
+        ref: CompareRefOpt = None,
+        normalizer: NormalizerOpt = Normalizer.none,
         fmt: FormatOpt = OutputFormat.table,
         bootstrap: BootstrapOpt = 1000,
         seed: SeedOpt = 0,
         no_ci: NoCiOpt = False,
         out: OutOpt = None,
     ) -> None:
-        _compare(unit, a, b, normalizer, fmt, bootstrap, seed, no_ci, out)
+        from gapbench.cli.render import emit_compare
+        from gapbench.scoring.text import compare_kaldi, compare_text
 
-    score_app.command(
-        name, help=f"Corpus {label} error rate (= jiwer.{name}), S/D/I/H counts and a bootstrap 95% CI."
-    )(score_cmd)
+        opts = dict(unit=unit, normalizer=normalizer.value, bootstrap=bootstrap, seed=seed, ci=not no_ci)
+        result = compare_text(first, second, **opts) if ref is None else compare_kaldi(ref, first, second, **opts)
+        emit_compare(result, fmt, out)
+
+    score_app.command(name, help=f"Corpus {label} error rate (= jiwer.{name}), S/D/I/H counts and a "
+                                 "bootstrap 95% CI.")(score_cmd)
     upper = name.upper()
-    compare_app.command(
-        name, help=f"Paired bootstrap {upper}(A) - {upper}(B) on the same references, with p-value."
-    )(compare_cmd)
+    compare_app.command(name, help=f"Paired bootstrap {upper}(first) - {upper}(second) on the same "
+                                   "references, with its 95% CI and p-value.")(compare_cmd)
 
 
 def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer) -> None:

@@ -6,10 +6,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-def _clean(x: float | None) -> float | None:
-    """JSON has no NaN: undefined numbers become null."""
+def _clean(x: float | None) -> float | int | None:
+    """JSON has no NaN: undefined numbers become null; counts stay integers."""
     if x is None:
         return None
+    if isinstance(x, int) and not isinstance(x, bool):
+        return x
+    if type(x).__module__ == "numpy" and hasattr(x, "dtype") and x.dtype.kind in "iu":
+        return int(x)
     x = float(x)
     return None if math.isnan(x) else x
 
@@ -18,7 +22,7 @@ def _clean(x: float | None) -> float | None:
 class MetricValue:
     """One number with its 95% confidence interval (``None`` when no interval applies)."""
 
-    value: float
+    value: float | int  # int for counts
     ci95: tuple[float, float] | None = None
 
     def to_json(self) -> dict[str, Any]:

@@ -8,12 +8,18 @@ Tasks are declared in YAML (``src/gapbench/tasks/*.yaml``, plus any directory li
     description: scikit-learn's 8x8 handwritten digits, stratified test split
     dataset: {target: "gapbench.data.embedded:sklearn_digits", args: {split: test}}
     metric: {target: "gapbench.metrics.topk:TopKAccuracy", args: {k: [1, 5]}}
+    num_classes: 10
     default_model: builtin:digits-logreg
 
-or in Python with :func:`register_task`. The YAML files are read on the first lookup, never at
-import; the dataset and metric targets are imported only when a run needs them. Unknown task
-names are answered with the closest known names; a malformed file gets one line naming the file
-and the field.
+or in Python with :func:`register_task`. ``metrics:`` (a list) declares several metrics (ASR: WER
+and CER); ``extract:`` names an answer-extraction step (model text -> prediction) separate from
+the adapter; ``num_classes`` lets the runner check a classifier's output width. A target is
+``package.module:attr`` or ``path/to/file.py:attr`` (relative to the YAML file). Task files run
+code: treat them as code, never load them from untrusted sources.
+
+The YAML files are read on the first lookup, never at import; the targets are imported only when
+a run needs them. Unknown task names are answered with the closest known names; a malformed file
+gets one line naming the file and the field, and does not stop the other tasks from loading.
 """
 from __future__ import annotations
 
@@ -39,8 +45,9 @@ TASK_TYPES: dict[str, str] = {
     "spectrogram-mcq": "choice",
 }
 
-_FIELDS = ("name", "type", "dataset", "metric", "default_model", "description")
-_REQUIRED = ("name", "type", "dataset", "metric")
+_FIELDS = ("name", "type", "dataset", "metric", "metrics", "extract", "num_classes", "default_model",
+           "description")
+_REQUIRED = ("name", "type", "dataset")
 
 
 @dataclass(frozen=True)
@@ -49,9 +56,25 @@ class Target:
 
     target: str
     args: Mapping[str, Any] = field(default_factory=dict)
+    base_dir: str | None = None  # where a relative ``file.py:attr`` target is resolved
+
+    def resolve(self) -> Any:
+        """The callable itself (imported now)."""
+        where, _, attr = self.target.rpartition(":")
+        if where.endswith(".py"):
+            from gapbench.models.python_callable import load_file_module
+
+            path = Path(where)
+            if not path.is_absolute() and self.base_dir:
+                path = Path(self.base_dir) / path
+            obj: Any = load_file_module(path)
+            for part in attr.split("."):
+                obj = getattr(obj, part)
+            return obj
+        return import_target(self.target)
 
     def build(self) -> Any:
-        return import_target(self.target)(**dict(self.args))
+        return self.resolve()(**dict(self.args))
 
     def to_json(self) -> dict[str, Any]:
         return {"target": self.target, "args": dict(self.args)}
@@ -64,10 +87,12 @@ class TaskSpec:
     name: str
     type: str
     dataset: Target
-    metric: Target
+    metrics: tuple[Target, ...]
     default_model: str | None = None
     description: str = ""
     source: str | None = None  # the YAML file it came from, or None for Python-registered tasks
+    extract: Target | None = None  # builds ``fn(text) -> prediction``
+    num_classes: int | None = None
 
     def __post_init__(self) -> None:
         if self.type not in TASK_TYPES:
@@ -102,15 +127,22 @@ class TaskSpec:
                 raise InputError(where, f"dataset item {i}", "a gapbench Sample", type(item).__name__)
             yield item
 
-    def make_metric(self) -> Any:
-        return self.metric.build()
+    def make_metrics(self) -> list[Any]:
+        """Fresh metric states, one per declared metric."""
+        return [m.build() for m in self.metrics]
+
+    def make_extractor(self) -> Any:
+        """The answer-extraction callable, or None when the adapter's response is the prediction."""
+        return None if self.extract is None else self.extract.build()
 
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "type": self.type,
             "dataset": self.dataset.to_json(),
-            "metric": self.metric.to_json(),
+            "metrics": [m.to_json() for m in self.metrics],
+            "extract": self.extract.to_json() if self.extract else None,
+            "num_classes": self.num_classes,
             "default_model": self.default_model,
             "description": self.description,
         }
@@ -137,12 +169,15 @@ def _target(file: str, key: str, value: Any) -> Target:
     if extra:
         raise InputError(file, f"field '{key}.{sorted(extra)[0]}'", "only 'target' and 'args'")
     tgt = value.get("target")
-    if not isinstance(tgt, str) or tgt.count(":") != 1 or not all(tgt.split(":")):
-        raise InputError(file, f"field '{key}.target'", "a 'package.module:attr' string", tgt)
+    ok = isinstance(tgt, str) and all(tgt.rpartition(":")[::2]) and (
+        tgt.count(":") == 1 or tgt.rpartition(":")[0].endswith(".py"))
+    if not ok:
+        raise InputError(file, f"field '{key}.target'", "a 'package.module:attr' or 'file.py:attr' string", tgt)
     args = value.get("args") or {}
     if not isinstance(args, Mapping) or not all(isinstance(k, str) for k in args):
         raise InputError(file, f"field '{key}.args'", "a mapping of keyword arguments", args)
-    return Target(tgt, dict(args))
+    base = str(Path(file).parent) if file and not file.startswith("<") else None
+    return Target(tgt, dict(args), base)
 
 
 def task_from_mapping(data: Any, file: str = "<task>") -> TaskSpec:
@@ -170,31 +205,55 @@ def task_from_mapping(data: Any, file: str = "<task>") -> TaskSpec:
     default_model = data.get("default_model")
     if default_model is not None and ":" not in default_model:
         raise InputError(file, "field 'default_model'", "a model URI 'scheme:name'", default_model)
+    if ("metric" in data) == ("metrics" in data):
+        raise InputError(file, "field 'metric'", "exactly one of 'metric' or 'metrics' (a list)")
+    if "metric" in data:
+        metrics = (_target(file, "metric", data["metric"]),)
+    else:
+        items = data["metrics"]
+        if not isinstance(items, list) or not items:
+            raise InputError(file, "field 'metrics'", "a non-empty list of metric targets", items)
+        metrics = tuple(_target(file, f"metrics[{i}]", m) for i, m in enumerate(items))
+    num_classes = data.get("num_classes")
+    if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, int)
+                                    or num_classes < 1):
+        raise InputError(file, "field 'num_classes'", "a positive integer", num_classes)
     return TaskSpec(
         name=name,
         type=data["type"],
         dataset=_target(file, "dataset", data["dataset"]),
-        metric=_target(file, "metric", data["metric"]),
+        metrics=metrics,
         default_model=default_model,
         description=(data.get("description") or "").strip(),
         source=file,
+        extract=_target(file, "extract", data["extract"]) if data.get("extract") is not None else None,
+        num_classes=num_classes,
     )
 
 
 def load_task_file(path: str | os.PathLike[str]) -> TaskSpec:
     """Read and validate one task YAML file."""
+    return task_from_mapping(read_yaml(path), str(path))
+
+
+def read_yaml(path: str | os.PathLike[str]) -> Any:
+    """Parse a YAML file (UTF-8, a byte-order mark allowed); errors name the file and the line."""
     import yaml
 
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
+    raw = path.read_bytes()
     try:
-        data = yaml.safe_load(text)
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InputError(str(path), line, "UTF-8 text", f"byte 0x{raw[exc.start]:02x}") from None
+    try:
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else None
+        where = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise InputError(str(path), where, f"valid YAML ({problem})") from None
-    return task_from_mapping(data, str(path))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -207,6 +266,7 @@ class TaskRegistry:
     def __init__(self) -> None:
         self._reg: Registry[TaskSpec] = Registry("task")
         self._scanned = False
+        self.errors: list[str] = []  # one line per task file that could not be loaded
 
     def task_dirs(self) -> list[Path]:
         dirs: list[Path] = [Path(str(resources.files("gapbench").joinpath("tasks")))]
@@ -222,12 +282,17 @@ class TaskRegistry:
             if not d.is_dir():
                 continue
             for path in sorted(d.glob("*.yaml")) + sorted(d.glob("*.yml")):
-                spec = load_task_file(path)
+                try:
+                    spec = load_task_file(path)
+                except (InputError, OSError) as exc:  # one bad file must not hide the others
+                    self.errors.append(str(exc).splitlines()[0])
+                    continue
                 if spec.name in self._reg:
                     prev = self._reg.get(spec.name)
                     if prev.source != spec.source:
-                        raise InputError(str(path), "field 'name'",
-                                         f"a task name not already defined in {prev.source}", spec.name)
+                        self.errors.append(InputError(
+                            str(path), "field 'name'", f"a task name not already defined in {prev.source}",
+                            spec.name).one_line())
                     continue
                 self._reg.register(spec.name, spec)
 
@@ -241,7 +306,13 @@ class TaskRegistry:
         if name.endswith((".yaml", ".yml")) and Path(name).is_file():
             return load_task_file(name)
         self._scan()
-        return self._reg.get(name)
+        try:
+            return self._reg.get(name)
+        except UnknownNameError as exc:
+            if self.errors:
+                raise UnknownNameError(f"{exc}; task files that failed to load: {'; '.join(self.errors)}") \
+                    from None
+            raise
 
     def names(self) -> list[str]:
         self._scan()
@@ -258,6 +329,7 @@ class TaskRegistry:
         """Forget everything (tests; after changing GAPBENCH_TASKS_PATH)."""
         self._reg = Registry("task")
         self._scanned = False
+        self.errors = []
 
 
 TASKS = TaskRegistry()

@@ -1,14 +1,14 @@
 """Latency statistics of a run: per pipeline stage and end to end.
 
-Definitions (all times in seconds):
+Definitions (all times in seconds; stage names in :mod:`gapbench.latency.stages`):
 
 * A stage value is the time one sample cost in that stage. Per-sample stages (``shift``,
-  ``preprocess``, ``postprocess``) are timed per sample; batch stages (``load``: pulling the
-  batch from the dataset, ``infer``: the model's ``predict`` on the batch) are divided evenly over
-  the samples of the batch.
+  ``preprocess``, ``postprocess``) are timed per sample; batch stages (``decode``: pulling the
+  batch from the dataset, ``inference``: the model's ``predict`` on the batch, ``transport``)
+  are divided evenly over the samples of the batch.
 * ``end_to_end`` per sample is the sum of its stage values (its share of the pipeline's work).
-* ``batch_latency`` is, per batch, the sum of its stages (load + shift + preprocess + infer +
-  postprocess over the batch) -- what a caller waiting for that batch would wait, without queueing.
+* ``batch_latency`` is, per batch, the sum of its stages over the batch -- what a caller waiting
+  for that batch would wait, without queueing.
 * Percentiles are ``numpy.percentile(values, q, method="linear")`` (numpy's default; the
   interpolation of Hyndman & Fan type 7): p50, p90, p99.
 * ``throughput`` = measured samples / wall-clock seconds from the end of the warm-up to the end of
@@ -18,8 +18,10 @@ Definitions (all times in seconds):
   ``meta["duration"]`` (seconds) is known; below 1 is faster than real time.
 * Warm-up: the first ``warmup_batches`` batches the model actually computed are dropped from every
   statistic (JIT, caches, lazy init); the output says how many samples were dropped. When the run
-  computed no more batches than that, nothing is dropped and a note says so. Samples answered from
-  the response cache were not timed and are not in these statistics.
+  computed no more batches than that, nothing is dropped and a note says so.
+* A run answered entirely from the response cache reports the stage timings stored with the
+  cache entries (those of the run that computed them), marked ``from_cache``; its throughput is
+  not known. In a partly cached run only the samples computed now are timed.
 """
 from __future__ import annotations
 
@@ -28,7 +30,8 @@ from typing import Any
 
 import numpy as np
 
-STAGES = ("load", "shift", "preprocess", "infer", "postprocess")
+from gapbench.latency.stages import STAGES
+
 PERCENTILES = (50, 90, 99)
 PERCENTILE_METHOD = "linear"
 
@@ -57,27 +60,32 @@ class StageStats:
 
 @dataclass
 class BatchTiming:
-    """What the runner measured for one computed batch."""
+    """What the runner measured for one computed batch: seconds per sample for every stage."""
 
     index: int
     n: int  # samples the model computed in this batch
-    load: float  # whole-batch seconds
-    infer: float  # whole-batch seconds
-    shift: list[float]  # per computed sample
-    preprocess: list[float]
-    postprocess: list[float]
+    stages: dict[str, np.ndarray]  # stage -> (n,) seconds; batch stages already divided evenly
     t_done: float  # perf_counter when the batch finished
     durations: list[float | None] = field(default_factory=list)  # media seconds per sample
 
+    @classmethod
+    def of(cls, index: int, n: int, t_done: float, per_sample: dict[str, list[float]],
+           per_batch: dict[str, float], durations: list[float | None] | None = None) -> BatchTiming:
+        """Per-sample stages as given, batch stages split evenly over the ``n`` samples."""
+        stages = {s: np.zeros(n) for s in STAGES}
+        for s, v in per_sample.items():
+            stages[s] = np.asarray(v, dtype=float)
+        for s, v in per_batch.items():
+            stages[s] = np.full(n, float(v) / max(n, 1))
+        return cls(index, n, stages, t_done, list(durations or []))
+
     def per_sample(self) -> dict[str, np.ndarray]:
-        n = max(self.n, 1)
-        return {
-            "load": np.full(self.n, self.load / n),
-            "shift": np.asarray(self.shift, dtype=float),
-            "preprocess": np.asarray(self.preprocess, dtype=float),
-            "infer": np.full(self.n, self.infer / n),
-            "postprocess": np.asarray(self.postprocess, dtype=float),
-        }
+        return {s: self.stages.get(s, np.zeros(self.n)) for s in STAGES}
+
+    def sample_rows(self) -> list[dict[str, float]]:
+        """One ``{stage: seconds}`` dict per sample (what the response cache stores)."""
+        ps = self.per_sample()
+        return [{s: float(ps[s][j]) for s in STAGES} for j in range(self.n)]
 
 
 @dataclass
@@ -91,6 +99,7 @@ class LatencyReport:
     warmup_batches: int
     warmup_samples_dropped: int
     cached_samples: int = 0
+    from_cache: bool = False
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -106,12 +115,13 @@ class LatencyReport:
             "warmup_batches": self.warmup_batches,
             "warmup_samples_dropped": self.warmup_samples_dropped,
             "cached_samples": self.cached_samples,
+            "from_cache": self.from_cache,
             "notes": list(self.notes),
         }
 
 
 def summarize(batches: list[BatchTiming], *, warmup_batches: int = 1, t_start: float | None = None,
-              cached_samples: int = 0) -> LatencyReport:
+              cached_samples: int = 0, from_cache: bool = False) -> LatencyReport:
     """Latency statistics over computed batches (in run order), dropping the warm-up batches."""
     notes: list[str] = []
     computed = [b for b in batches if b.n > 0]
@@ -123,7 +133,10 @@ def summarize(batches: list[BatchTiming], *, warmup_batches: int = 1, t_start: f
                          f"({sum(b.n for b in dropped)} samples) from latency statistics")
         elif computed:
             notes.append(f"only {len(computed)} computed batch(es): warm-up not dropped")
-    if cached_samples:
+    if from_cache:
+        notes.append(f"every sample came from the response cache: stage timings are those stored "
+                     f"by the run that computed them ({cached_samples} samples); throughput unknown")
+    elif cached_samples:
         notes.append(f"{cached_samples} samples came from the response cache and were not timed")
     per: dict[str, list[np.ndarray]] = {s: [] for s in STAGES}
     batch_lat: list[float] = []
@@ -133,11 +146,11 @@ def summarize(batches: list[BatchTiming], *, warmup_batches: int = 1, t_start: f
             per[s].append(ps[s])
         batch_lat.append(sum(float(ps[s].sum()) for s in STAGES))
     cat = {s: (np.concatenate(per[s]) if per[s] else np.zeros(0)) for s in STAGES}
-    e2e = sum((cat[s] for s in STAGES), np.zeros(len(cat["load"])))
+    e2e = sum((cat[s] for s in STAGES), np.zeros(len(cat[STAGES[0]])))
     n = int(len(e2e))
 
     throughput = None
-    if computed:
+    if computed and not from_cache:
         start = dropped[-1].t_done if dropped else t_start
         if start is not None:
             wall = computed[-1].t_done - start
@@ -162,6 +175,7 @@ def summarize(batches: list[BatchTiming], *, warmup_batches: int = 1, t_start: f
         warmup_batches=len(dropped),
         warmup_samples_dropped=sum(b.n for b in dropped),
         cached_samples=cached_samples,
+        from_cache=from_cache,
         notes=notes,
     )
 

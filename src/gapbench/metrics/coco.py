@@ -33,9 +33,9 @@ from typing import Any
 
 import numpy as np
 
-from gapbench.core.metric import Metric
+from gapbench.core.metric import FRACTION_UP, Metric, check_batch
 from gapbench.core.results import MetricValue, ScoreResult
-from gapbench.data.coco import CocoInput, load_coco, validate_dt, validate_gt
+from gapbench.data.coco import CocoInput, validate_dt, validate_gt
 from gapbench.errors import InputError
 from gapbench.metrics.stats import DEFAULT_RESAMPLES, DEFAULT_SEED, MIN_UNITS
 
@@ -198,20 +198,6 @@ def _image_records(inp: CocoInput) -> list[dict[str, Any]]:
     ]
 
 
-def score_coco(
-    gt: Any,
-    dt: Any,
-    *,
-    iou_type: str = "bbox",
-    bootstrap: int = DEFAULT_RESAMPLES,
-    seed: int = DEFAULT_SEED,
-    ci: bool = True,
-) -> ScoreResult:
-    """COCO mAP of detections ``dt`` against ground truth ``gt`` (paths or loaded JSON)."""
-    inp = load_coco(gt, dt, iou_type)
-    return evaluate_coco(inp, iou_type=iou_type, bootstrap=bootstrap, seed=seed, ci=ci)
-
-
 class COCOMetric(Metric):
     """Mergeable COCO state: per-image GT and detections, keyed by image id.
 
@@ -225,6 +211,7 @@ class COCOMetric(Metric):
     """
 
     name = "coco"
+    declared = {n: FRACTION_UP for n in METRIC_NAMES}
 
     def __init__(self, categories: list[dict[str, Any]], iou_type: str = "bbox") -> None:
         self.categories = [dict(c) for c in categories]
@@ -232,9 +219,7 @@ class COCOMetric(Metric):
         self._images: dict[Any, tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]] = {}
 
     def update(self, predictions: Any, references: Any, ids: Any = None) -> None:
-        preds, refs = list(predictions), list(references)
-        if len(preds) != len(refs):
-            raise InputError(None, None, "as many predictions as references", f"{len(preds)} vs {len(refs)}")
+        preds, refs, _ = check_batch(predictions, references, None)
         id_list = list(ids) if ids is not None else [r.get("id", r.get("image_id")) for r in refs]
         for image_id, pred, ref in zip(id_list, preds, refs):
             if image_id is None:
@@ -244,6 +229,16 @@ class COCOMetric(Metric):
             image = {"id": image_id, **{k: ref[k] for k in ("width", "height") if k in ref}}
             anns = [dict(a, image_id=image_id) for a in ref.get("annotations", [])]
             self._images[image_id] = (image, anns, _detections_to_dicts(pred, image_id))
+
+    def state_dict(self) -> dict[str, Any]:
+        """A JSON-able snapshot: categories, IoU type and each image's GT and detections."""
+        return {"metric": f"{type(self).__module__}:{type(self).__qualname__}",
+                "config": {"categories": self.categories, "iou_type": self.iou_type},
+                "images": [[i, *v] for i, v in self._images.items()]}
+
+    def load_state_dict(self, state: Any) -> COCOMetric:
+        self._images = {i: (img, anns, dets) for i, img, anns, dets in state["images"]}
+        return self
 
     def merge(self, other: COCOMetric) -> COCOMetric:
         clash = self._images.keys() & other._images.keys()

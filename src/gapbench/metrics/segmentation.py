@@ -13,9 +13,10 @@ class that is only predicted has IoU 0 (its Acc is NaN). Values are fractions (m
 percentages rounded to 2 decimals). ``reduce_zero_label`` is mmseg's ``LoadAnnotations`` rule on
 the ground truth: 0 becomes 255 (ignored), every other label is lowered by one (255 stays 255).
 
-Every ground-truth value must be in ``[0, num_classes)`` or equal ``ignore_index``; every
-predicted value at a scored pixel must be in ``[0, num_classes)`` (mmseg's ``histc`` would drop
-it silently; here it is an error). The 95% intervals resample images and re-aggregate the
+Every ground-truth value (after ``reduce_zero_label``) must be in ``[0, num_classes)`` or equal
+``ignore_index``; every predicted value at a scored pixel must be in ``[0, num_classes)`` (mmseg's
+``histc`` would drop it silently; here it is an error). ``num_classes`` is at most 65,536; classes
+absent from the data are legal (NaN, as in mmseg). The 95% intervals resample images and re-aggregate the
 per-image areas, so they honour the dataset-level accumulation.
 """
 
@@ -27,11 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from gapbench.core.metric import Metric
-from gapbench.core.results import MetricValue, ScoreResult
-from gapbench.data.arrays import ArrayLike, as_array, label_maps
+from gapbench.core.metric import FRACTION_UP, ComponentMetric, check_batch
+from gapbench.core.results import ScoreResult
 from gapbench.errors import InputError
-from gapbench.metrics import stats
+
+MAX_CLASSES = 65536  # more is a mistake (a label map holding raw colours or ids), refused
 
 
 def reduce_zero_label(gt: np.ndarray) -> np.ndarray:
@@ -71,10 +72,13 @@ def _mask(x: Any) -> np.ndarray:
     return np.asarray(getattr(x, "mask", x))
 
 
-class SegmentationMetric(Metric):
+class SegmentationMetric(ComponentMetric):
     """Mergeable mIoU state: per-image class areas (4 x C integers per image)."""
 
     name = "seg"
+    unit = "image"
+    dtype = np.int64
+    declared = {"mIoU": FRACTION_UP, "mAcc": FRACTION_UP, "aAcc": FRACTION_UP}
 
     def __init__(
         self,
@@ -83,21 +87,25 @@ class SegmentationMetric(Metric):
         reduce_zero_label: bool = False,
         class_names: Sequence[str] | None = None,
     ) -> None:
-        if int(num_classes) < 1:
-            raise ValueError(f"num_classes must be >= 1, got {num_classes}")
+        super().__init__()
+        if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) \
+                or not 1 <= int(num_classes) <= MAX_CLASSES:
+            raise InputError(None, "number of classes", f"an integer in [1, {MAX_CLASSES}]", num_classes)
         self.num_classes = int(num_classes)
         self.ignore_index = int(ignore_index)
         self.reduce_zero_label = bool(reduce_zero_label)
         if class_names is not None and len(class_names) != self.num_classes:
-            raise ValueError(f"{len(class_names)} class names for {self.num_classes} classes")
+            raise InputError(None, "class names", f"{self.num_classes} names (one per class)", len(class_names))
         self.class_names = [str(c) for c in class_names] if class_names is not None else None
-        self.ids: list[str] = []
-        self._areas: list[np.ndarray] = []  # each (4, C): intersect, union, pred, label
+
+    def config(self) -> dict[str, Any]:
+        return {"num_classes": self.num_classes, "ignore_index": self.ignore_index,
+                "reduce_zero_label": self.reduce_zero_label, "class_names": self.class_names}
 
     def add_image(
         self,
-        pred: ArrayLike,
-        gt: ArrayLike,
+        pred: Any,
+        gt: Any,
         image_id: str | None = None,
         *,
         pred_file: str | None = None,
@@ -106,8 +114,7 @@ class SegmentationMetric(Metric):
     ) -> None:
         """Validate and count one ``(H, W)`` prediction against its ground truth."""
         p, g = _mask(pred), _mask(gt)
-        image_id = str(len(self.ids)) if image_id is None else str(image_id)
-        where = record or f"image {image_id!r}"
+        where = record or f"image {image_id if image_id is not None else len(self.ids)!r}"
         for arr, f, what in ((g, gt_file, "ground-truth"), (p, pred_file, "prediction")):
             if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.integer):
                 raise InputError(f, where, f"an integer {what} mask (class indices)", f"dtype {arr.dtype}")
@@ -127,7 +134,8 @@ class SegmentationMetric(Metric):
             raise InputError(
                 gt_file,
                 where,
-                f"labels in [0, {c}) or ignore_index {self.ignore_index}",
+                f"labels in [0, {c}) or ignore_index {self.ignore_index}"
+                + (" after reduce_zero_label" if self.reduce_zero_label else ""),
                 int(gk[np.argmax(bad)]),
             )
         pk = p[keep]
@@ -136,151 +144,55 @@ class SegmentationMetric(Metric):
             raise InputError(
                 pred_file, where, f"predicted classes in [0, {c}) at scored pixels", int(pk[np.argmax(bad)])
             )
-        self._areas.append(np.stack(intersect_and_union(p, g, c, self.ignore_index)))
-        self.ids.append(image_id)
+        self.add_units(np.concatenate(intersect_and_union(p, g, c, self.ignore_index))[None, :],
+                       None if image_id is None else [str(image_id)])
 
     def update(self, predictions: Any, references: Any, ids: Any = None) -> None:
-        predictions = list(predictions)
-        references = list(references)
-        if len(predictions) != len(references):
-            raise ValueError(f"{len(predictions)} predictions for {len(references)} references")
-        start = len(self.ids)
-        ids = [str(start + i) for i in range(len(references))] if ids is None else list(ids)
-        if len(ids) != len(references):
-            raise ValueError(f"{len(ids)} ids for {len(references)} references")
-        for image_id, pred, gt in zip(ids, predictions, references):
+        preds, refs, id_list = check_batch(predictions, references, ids)
+        for k, (pred, gt) in enumerate(zip(preds, refs)):
+            image_id = id_list[k] if id_list else None
             self.add_image(pred, gt, image_id)
-
-    def merge(self, other: SegmentationMetric) -> SegmentationMetric:
-        same = (other.num_classes, other.ignore_index, other.reduce_zero_label) == (
-            self.num_classes,
-            self.ignore_index,
-            self.reduce_zero_label,
-        )
-        if not same:
-            raise ValueError("cannot merge segmentation states with different settings")
-        self.ids.extend(other.ids)
-        self._areas.extend(other._areas)
-        return self
 
     def areas(self) -> np.ndarray:
         """``(n_images, 4, C)`` int64: intersect, union, pred and label areas per image."""
-        if not self._areas:
-            return np.zeros((0, 4, self.num_classes), dtype=np.int64)
-        return np.stack(self._areas)
+        return self.table().reshape(-1, 4, self.num_classes)
 
-    def compute(self, *, bootstrap: int = 1000, seed: int = 0, ci: bool = True) -> ScoreResult:
-        areas = self.areas()
-        n, c = areas.shape[0], self.num_classes
-        tot = areas.sum(axis=0)
-        iou = _divide(tot[0], tot[1])
-        acc = _divide(tot[0], tot[3])
-        a_acc = float(_divide(np.array(tot[0].sum()), np.array(tot[3].sum())))
-        miou, macc = float(_nanmean(iou)), float(_nanmean(acc))
+    def _names(self) -> list[str]:
+        return self.class_names or [str(k) for k in range(self.num_classes)]
 
-        notes: list[str] = []
-        bounds = None
-        if ci and bootstrap > 0:
-            if n < stats.MIN_UNITS:
-                notes.append(f"too few images for an interval ({n})")
-            else:
-                fi, fu, fl = (areas[:, k, :].astype(np.float64) for k in (0, 1, 3))
+    def values(self, totals: np.ndarray) -> dict[str, np.ndarray]:
+        t = totals.reshape(len(totals), 4, self.num_classes)
+        ti, tu, tl = t[:, 0], t[:, 1], t[:, 3]
+        iou, acc = _divide(ti, tu), _divide(ti, tl)
+        out = {"mIoU": _nanmean(iou), "mAcc": _nanmean(acc), "aAcc": _divide(ti.sum(axis=1), tl.sum(axis=1))}
+        names = self._names()
+        out.update({f"per_class/IoU.{n}": iou[:, k] for k, n in enumerate(names)})
+        out.update({f"per_class/Acc.{n}": acc[:, k] for k, n in enumerate(names)})
+        return out
 
-                def statistic(cnt: np.ndarray) -> np.ndarray:
-                    ti, tu, tl = cnt @ fi, cnt @ fu, cnt @ fl
-                    r_iou, r_acc = _divide(ti, tu), _divide(ti, tl)
-                    r_aacc = _divide(ti.sum(axis=1), tl.sum(axis=1))
-                    return np.column_stack([_nanmean(r_iou), _nanmean(r_acc), r_aacc, r_iou, r_acc])
+    def interval_names(self, names: Sequence[str]) -> list[str]:
+        return list(names)
 
-                bounds = stats.bootstrap_ci(n, statistic, bootstrap, seed)
+    def records(self, rows: np.ndarray) -> list[dict[str, Any]]:
+        a = rows.reshape(-1, 4, self.num_classes)
+        out = []
+        for image_id, img in zip(self.unit_ids(), a):
+            pixels, correct = int(img[3].sum()), int(img[0].sum())
+            out.append({"sample_id": image_id, "pixels": pixels, "correct": correct,
+                        "acc": correct / pixels if pixels else None})
+        return out
 
-        def ci_of(j: int) -> tuple[float, float] | None:
-            return None if bounds is None else (float(bounds[0, j]), float(bounds[1, j]))
-
-        names = self.class_names or [str(k) for k in range(c)]
-        metrics = {
-            "mIoU": MetricValue(miou, ci_of(0)),
-            "mAcc": MetricValue(macc, ci_of(1)),
-            "aAcc": MetricValue(a_acc, ci_of(2)),
-        }
-        per_class: dict[str, MetricValue] = {}
-        for k, name in enumerate(names):
-            per_class[f"IoU.{name}"] = MetricValue(float(iou[k]), None if np.isnan(iou[k]) else ci_of(3 + k))
-        for k, name in enumerate(names):
-            per_class[f"Acc.{name}"] = MetricValue(
-                float(acc[k]), None if np.isnan(acc[k]) else ci_of(3 + c + k)
-            )
-        absent = [names[k] for k in range(c) if tot[1, k] == 0]
+    def finish(self, result: ScoreResult, rows: np.ndarray) -> None:
+        tot = rows.reshape(-1, 4, self.num_classes).sum(axis=0)
+        names = self._names()
+        absent = [names[k] for k in range(self.num_classes) if tot[1, k] == 0]
         if absent:
-            notes.append(
+            result.notes.append(
                 f"{len(absent)} class(es) absent from ground truth and prediction (IoU undefined, "
                 f"left out of mIoU): {', '.join(absent[:10])}{' ...' if len(absent) > 10 else ''}"
             )
-        if n and tot[3].sum() == 0:
-            notes.append("every pixel is ignored: no scored pixels")
-        records = []
-        for image_id, a in zip(self.ids, self._areas):
-            pixels, correct = int(a[3].sum()), int(a[0].sum())
-            records.append(
-                {
-                    "id": image_id,
-                    "pixels": pixels,
-                    "correct": correct,
-                    "acc": correct / pixels if pixels else None,
-                }
-            )
-        info: dict[str, Any] = {
-            "images": n,
-            "num_classes": c,
-            "ignore_index": self.ignore_index,
-            "reduce_zero_label": self.reduce_zero_label,
-            "scored_pixels": int(tot[3].sum()),
-            "units": "fractions (mmseg reports percentages)",
-        }
-        if bounds is not None:
-            info.update(resamples=bootstrap, seed=seed, ci_over="images")
-        return ScoreResult("seg", metrics, {"per_class": per_class}, info, notes, records)
-
-
-def score_seg(
-    gt: ArrayLike,
-    pred: ArrayLike,
-    *,
-    num_classes: int,
-    ignore_index: int = 255,
-    reduce_zero_label: bool = False,
-    class_names: Sequence[str] | None = None,
-    bootstrap: int = stats.DEFAULT_RESAMPLES,
-    seed: int = stats.DEFAULT_SEED,
-    ci: bool = True,
-) -> ScoreResult:
-    """mIoU / mAcc / aAcc of ``pred`` against ``gt``: ``.npy`` paths or integer arrays,
-    ``(H, W)`` or ``(N, H, W)``, with mmseg ``IoUMetric`` semantics (see the module docstring)."""
-    if int(num_classes) < 1:
-        raise InputError("--num-classes", None, "a number of classes >= 1", num_classes)
-    g_arr, g_file = as_array(gt)
-    p_arr, p_file = as_array(pred)
-    g3 = label_maps(g_arr, g_file, "ground-truth")
-    p3 = label_maps(p_arr, p_file, "prediction")
-    if g3.shape != p3.shape:
-        raise InputError(
-            p_file,
-            None,
-            f"a prediction array of the ground truth's shape {tuple(g_arr.shape)}",
-            f"shape {tuple(p_arr.shape)}",
-        )
-    metric = SegmentationMetric(num_classes, ignore_index, reduce_zero_label, class_names)
-    for i in range(g3.shape[0]):
-        metric.add_image(
-            np.asarray(p3[i]),
-            np.asarray(g3[i]),
-            str(i),
-            pred_file=p_file,
-            gt_file=g_file,
-            record=f"image {i}",
-        )
-    result = metric.compute(bootstrap=bootstrap, seed=seed, ci=ci)
-    for name, f in (("gt", g_file), ("pred", p_file)):
-        if f is not None:
-            result.info[name] = f
-    return result
+        if len(rows) and tot[3].sum() == 0:
+            result.notes.append("every pixel is ignored: no scored pixels")
+        result.info.update({"num_classes": self.num_classes, "ignore_index": self.ignore_index,
+                            "reduce_zero_label": self.reduce_zero_label, "scored_pixels": int(tot[3].sum()),
+                            "units": "fractions (mmseg reports percentages)"})

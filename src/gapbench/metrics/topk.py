@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from gapbench.core.metric import Metric
-from gapbench.core.results import MetricValue, ScoreResult
-from gapbench.data.arrays import ArrayLike, as_array, class_labels, class_scores
+from gapbench.core.arrays import class_labels, class_scores
+from gapbench.core.metric import FRACTION_UP, ComponentMetric, check_batch
+from gapbench.core.results import ScoreResult
 from gapbench.errors import InputError
 from gapbench.metrics import stats
 
@@ -33,11 +33,11 @@ from gapbench.metrics import stats
 def _parse_k(k: int | Iterable[int]) -> tuple[int, ...]:
     ks = (k,) if isinstance(k, (int, np.integer)) else tuple(k)
     if not ks:
-        raise ValueError("k: expected at least one value")
+        raise InputError(None, "k", "at least one value")
     out = []
     for x in ks:
-        if isinstance(x, bool) or int(x) != x or int(x) < 1:
-            raise ValueError(f"k: expected positive integers, got {x!r}")
+        if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or int(x) < 1:
+            raise InputError(None, "k", "positive integers such as 1,5", x)
         out.append(int(x))
     return tuple(dict.fromkeys(out))
 
@@ -55,19 +55,21 @@ def _scores_of(pred: Any) -> np.ndarray:
     return np.asarray(getattr(pred, "scores", pred), dtype=np.float64).ravel()
 
 
-class TopKAccuracy(Metric):
+class TopKAccuracy(ComponentMetric):
     """Mergeable top-k state: per sample the label and its rank (multiclass) or the
     positive-class score (binary; sklearn's threshold depends on all scores)."""
 
     name = "topk"
 
     def __init__(self, k: int | Iterable[int] = (1, 5)) -> None:
+        super().__init__()
         self.k = _parse_k(k)
+        self.declared = {f"top{k}": FRACTION_UP for k in self.k}
         self.num_classes: int | None = None  # 2 in the binary mode
         self.binary: bool | None = None
-        self.ids: list[str] = []
-        self.labels: list[np.ndarray] = []
-        self.values: list[np.ndarray] = []  # ranks (int64) or binary scores (float64)
+
+    def config(self) -> dict[str, Any]:
+        return {"k": list(self.k)}
 
     def _mode(self, width: int, file: str | None) -> None:
         binary = width == 1
@@ -75,12 +77,8 @@ class TopKAccuracy(Metric):
         if self.binary is None:
             self.binary, self.num_classes = binary, c
         elif (self.binary, self.num_classes) != (binary, c):
-            raise InputError(
-                file,
-                None,
-                f"{self.num_classes if not self.binary else 1} score(s) per sample, as before",
-                width,
-            )
+            raise InputError(file, None, f"{self.num_classes if not self.binary else 1} score(s) per sample, "
+                             "as before", width)
 
     def add_arrays(
         self,
@@ -100,114 +98,82 @@ class TopKAccuracy(Metric):
         labels = class_labels(np.asarray(labels), labels_file, self.num_classes or 2)
         if len(labels) != len(scores):
             raise InputError(labels_file, None, f"one label per score row ({len(scores)})", len(labels))
-        start = len(self.ids)
-        ids = [str(start + i) for i in range(len(labels))] if ids is None else [str(i) for i in ids]
-        if len(ids) != len(labels):
-            raise ValueError(f"{len(ids)} ids for {len(labels)} samples")
-        self.values.append(scores.copy() if self.binary else label_ranks(scores, labels))
-        self.labels.append(labels.copy())
-        self.ids.extend(ids)
+        if ids is not None and len(ids) != len(labels):
+            raise InputError(None, None, f"one id per sample ({len(labels)})", len(ids))
+        value = scores if self.binary else label_ranks(scores, labels)
+        self.add_units(np.column_stack([labels.astype(np.float64), value.astype(np.float64)]), ids)
 
     def update(self, predictions: Any, references: Any, ids: Any = None) -> None:
-        predictions, references = list(predictions), list(references)
-        if len(predictions) != len(references):
-            raise ValueError(f"{len(predictions)} predictions for {len(references)} references")
-        if not predictions:
+        preds, refs, id_list = check_batch(predictions, references, ids)
+        if not preds:
             return
-        rows = [_scores_of(p) for p in predictions]
-        widths = {len(r) for r in rows}
-        if len(widths) != 1:
-            i = next(i for i, r in enumerate(rows) if len(r) != len(rows[0]))
-            raise InputError(None, f"sample {i}", f"{len(rows[0])} scores like sample 0", len(rows[i]))
-        self.add_arrays(np.stack(rows), np.asarray(references), None if ids is None else list(ids))
+        rows = [_scores_of(p) for p in preds]
+        width = len(rows[0])
+        bad = next((i for i, r in enumerate(rows) if len(r) != width), None)
+        if bad is not None:
+            raise InputError(None, f"sample {id_list[bad] if id_list else bad}",
+                             f"{width} scores like the first sample", len(rows[bad]))
+        self.add_arrays(np.stack(rows), np.asarray(refs), id_list)
 
     def merge(self, other: TopKAccuracy) -> TopKAccuracy:
-        if other.k != self.k:
-            raise ValueError(f"cannot merge top-k states with k={self.k} and k={other.k}")
         if other.binary is not None:
             self._mode(1 if other.binary else int(other.num_classes or 0), None)
-        self.ids.extend(other.ids)
-        self.labels.extend(other.labels)
-        self.values.extend(other.values)
+        return super().merge(other)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {**super().state_dict(), "binary": self.binary, "num_classes": self.num_classes}
+
+    def load_state_dict(self, state: Any) -> TopKAccuracy:
+        super().load_state_dict(state)
+        self.binary, self.num_classes = state.get("binary"), state.get("num_classes")
         return self
 
     def hits(self) -> dict[int, np.ndarray]:
         """Boolean hit vector per k, in sample order."""
-        n = len(self.ids)
-        if n == 0:
-            return {k: np.zeros(0, dtype=bool) for k in self.k}
-        vals = np.concatenate(self.values)
+        rows = self.unit_rows(self.table()) if len(self.ids) else np.zeros((0, len(self.k) + 1))
+        return {k: rows[:, j].astype(bool) for j, k in enumerate(self.k)}
+
+    def unit_rows(self, table: np.ndarray) -> np.ndarray:
+        labels, vals = table[:, 0].astype(np.int64), table[:, 1]
+        n = len(table)
         if self.binary:
-            labels = np.concatenate(self.labels)
             threshold = 0.5 if vals.min() >= 0 and vals.max() <= 1 else 0.0
             correct = (vals > threshold).astype(np.int64) == labels
-            return {k: correct if k == 1 else np.ones(n, dtype=bool) for k in self.k}
-        return {k: vals < k for k in self.k}
+            cols = [correct if k == 1 else np.ones(n, dtype=bool) for k in self.k]
+        else:
+            cols = [vals < k for k in self.k]
+        return np.column_stack([*cols, np.ones(n, dtype=bool)]).astype(np.int64)
 
-    def compute(self, *, bootstrap: int = 1000, seed: int = 0, ci: bool = True) -> ScoreResult:
-        n = len(self.ids)
-        hits = self.hits()
-        metrics: dict[str, MetricValue] = {}
-        for k, h in hits.items():
-            count = int(h.sum())
-            value = count / n if n else float("nan")
-            metrics[f"top{k}"] = MetricValue(value, stats.wilson_interval(count, n) if ci else None)
-        notes = []
-        c = self.num_classes
-        if c is not None:
-            big = [k for k in self.k if k >= c]
-            if big:
-                notes.append(
-                    f"k={','.join(map(str, big))} >= number of classes ({c}): every sample is a hit "
-                    "(sklearn warns the same)"
-                )
-        if n == 0:
-            notes.append("no samples")
-        labels = np.concatenate(self.labels) if self.labels else np.zeros(0, dtype=np.int64)
-        vals = np.concatenate(self.values) if self.values else np.zeros(0)
-        records = []
-        for i, sample_id in enumerate(self.ids):
-            rec: dict[str, Any] = {"id": sample_id, "label": int(labels[i])}
+    def values(self, totals: np.ndarray) -> dict[str, np.ndarray]:
+        n = totals[:, -1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return {f"top{k}": np.where(n > 0, totals[:, j] / np.where(n > 0, n, 1), np.nan)
+                    for j, k in enumerate(self.k)}
+
+    def closed_form_interval(self, name: str, value: float, rows: np.ndarray) -> tuple[float, float] | None:
+        j = self.k.index(int(name[3:]))
+        return stats.wilson_interval(float(rows[:, j].sum()), float(len(rows)))
+
+    def records(self, rows: np.ndarray) -> list[dict[str, Any]]:
+        table = self.table()
+        out = []
+        for i, sample_id in enumerate(self.unit_ids()):
+            rec: dict[str, Any] = {"sample_id": sample_id, "label": int(table[i, 0])}
             if self.binary:
-                rec["score"] = float(vals[i])  # the rank needs sklearn's dataset-level threshold
+                rec["score"] = float(table[i, 1])  # the rank needs sklearn's dataset-level threshold
             else:
-                rec["rank"] = int(vals[i]) + 1  # 1 = the true label is ranked first
-            for k, h in hits.items():
-                rec[f"hit@{k}"] = bool(h[i])
-            records.append(rec)
-        info: dict[str, Any] = {
-            "samples": n,
-            "num_classes": c,
-            "binary": bool(self.binary),
-            "k": list(self.k),
-        }
-        if ci:
-            info["ci"] = "wilson"
-        return ScoreResult("topk", metrics, {}, info, notes, records)
+                rec["rank"] = int(table[i, 1]) + 1  # 1 = the true label is ranked first
+            for j, k in enumerate(self.k):
+                rec[f"hit@{k}"] = bool(rows[i, j])
+            out.append(rec)
+        return out
 
-
-def score_topk(
-    logits: ArrayLike,
-    labels: ArrayLike,
-    *,
-    k: int | Iterable[int] = (1, 5),
-    ids: Sequence[str] | None = None,
-    bootstrap: int = stats.DEFAULT_RESAMPLES,
-    seed: int = stats.DEFAULT_SEED,
-    ci: bool = True,
-) -> ScoreResult:
-    """Top-k accuracy of ``logits`` ``(N, C)`` (or binary ``(N,)``) against integer ``labels``
-    ``(N,)``; ``.npy`` paths or arrays. Matches ``sklearn.metrics.top_k_accuracy_score``.
-    ``bootstrap``/``seed`` are accepted for a uniform API; the interval is Wilson's."""
-    try:
-        metric = TopKAccuracy(k)
-    except ValueError as exc:
-        raise InputError("--k", None, "positive integers such as 1,5", str(exc)) from None
-    s_arr, s_file = as_array(logits)
-    l_arr, l_file = as_array(labels)
-    metric.add_arrays(s_arr, l_arr, ids, scores_file=s_file, labels_file=l_file)
-    result = metric.compute(bootstrap=bootstrap, seed=seed, ci=ci)
-    for name, f in (("logits", s_file), ("labels", l_file)):
-        if f is not None:
-            result.info[name] = f
-    return result
+    def finish(self, result: ScoreResult, rows: np.ndarray) -> None:
+        c = self.num_classes
+        big = [k for k in self.k if c is not None and k >= c]
+        if big:
+            result.notes.append(f"k={','.join(map(str, big))} >= number of classes ({c}): every sample is a "
+                                "hit (sklearn warns the same)")
+        result.info.update({"num_classes": c, "binary": bool(self.binary), "k": list(self.k)})
+        if any(mv.ci95 for mv in result.metrics.values()):
+            result.info["ci"] = "wilson"

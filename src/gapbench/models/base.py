@@ -4,11 +4,18 @@
 * ``task_types``: the task types it can serve (empty = any).
 * ``fingerprint()``: a stable hash of everything that determines the outputs (weights, config,
   code version). The response cache keys on it: change the model, and nothing stale is reused.
+* ``settings()``: what else changes an answer without changing the model (prompt template,
+  generation settings); the cache keys on it too. ``deterministic``: False for sampled outputs,
+  which the cache refuses unless asked.
 * ``preprocess(input)``: per sample, runs in the runner's prefetch threads, so it must be
   thread-safe (default identity).
 * ``predict(batch)``: the forward pass on a list of preprocessed inputs -> one raw output each.
-* ``postprocess(raw)``: raw output -> the typed prediction of the task (default: coerce by task
-  type, see :func:`coerce_prediction`).
+* ``postprocess(raw)``: raw output -> the *response* (default identity): text for tasks with an
+  answer-extraction step, else anything :func:`coerce_prediction` turns into the task's type.
+
+An adapter is never changed to serve a task: ``for_task(task_type)`` checks the type and returns
+the adapter (or, for multi-task adapters, a view bound to that type), so one replica can serve a
+sweep or a pool.
 """
 from __future__ import annotations
 
@@ -42,15 +49,19 @@ class ModelAdapter(ABC):
 
     name: str = "model"
     task_types: tuple[str, ...] = ()
-    task_type: str | None = None  # set by :meth:`bind` for the task being run
+    deterministic: bool = True
 
-    def bind(self, task_type: str) -> None:
-        """Check the adapter serves ``task_type`` and remember it for ``postprocess``."""
+    def for_task(self, task_type: str) -> ModelAdapter:
+        """The adapter serving ``task_type`` (itself; multi-task adapters may return a bound view)."""
         if self.task_types and task_type not in self.task_types:
             from gapbench.errors import InputError
 
             raise InputError(self.name, None, f"a task of type {' or '.join(self.task_types)}", task_type)
-        self.task_type = task_type
+        return self
+
+    def settings(self) -> dict[str, Any]:
+        """What changes the answers besides the model itself (prompt, generation settings)."""
+        return {}
 
     @abstractmethod
     def fingerprint(self) -> str:
@@ -64,9 +75,7 @@ class ModelAdapter(ABC):
         """One raw output per input, in order."""
 
     def postprocess(self, raw: Any) -> Any:
-        if self.task_type is None:
-            return raw
-        return coerce_prediction(self.task_type, raw)
+        return raw
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"
@@ -76,18 +85,20 @@ def _is_number(x: Any) -> bool:
     return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
 
 
-def coerce_prediction(task_type: str, raw: Any) -> Any:
-    """Turn a plain Python/numpy output into the typed prediction for ``task_type``.
+def coerce_prediction(task_type: str, raw: Any, num_classes: int | None = None) -> Any:
+    """Turn a plain Python/numpy output into the typed prediction for ``task_type``, validated.
 
-    image-classification: ClassScores or a 1-D sequence of numbers (one score per class);
+    image-classification: ClassScores or a 1-D sequence of finite numbers (one score per class,
+    ``num_classes`` of them when the task declares it);
     asr: Transcript or str; object-detection: Detections or ``{"boxes", "scores", "labels"}``;
     semantic-segmentation: SegMask or a 2-D integer array; diarization: SpeakerTurns or a list of
     ``(start, end, speaker)``; spectrogram-mcq: Choice or str (the option label).
     """
     if task_type == "image-classification":
+        width = f"{num_classes} " if num_classes else ""
+        expected = f"{width}class scores (a 1-D sequence of numbers, one per class)"
         if isinstance(raw, ClassScores):
-            return raw
-        expected = "class scores (a 1-D sequence of numbers, one per class)"
+            raw = raw.scores
         if isinstance(raw, (str, bytes, Mapping)) or _is_number(raw):
             raise PredictionTypeError(expected, raw)
         try:
@@ -96,6 +107,10 @@ def coerce_prediction(task_type: str, raw: Any) -> Any:
             raise PredictionTypeError(expected, raw) from None
         if arr.ndim != 1 or arr.size == 0:
             raise PredictionTypeError(expected, raw)
+        if num_classes and arr.size != num_classes:
+            raise PredictionTypeError(expected, f"{arr.size} scores")
+        if np.isnan(arr).any():
+            raise PredictionTypeError("class scores without NaN", raw)
         return ClassScores.of(arr)
     if task_type == "asr":
         if isinstance(raw, Transcript):

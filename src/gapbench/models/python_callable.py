@@ -1,19 +1,25 @@
 """``python:`` models: a plain callable taking a list of inputs and returning a list of predictions.
 
 URIs: ``python:package.module:function`` or ``python:path/to/file.py:function`` (relative paths are
-resolved from the working directory). The callable may optionally carry ``task_types`` (a tuple)
-and a ``preprocess(input)`` attribute.
+resolved from the working directory, which is on the import path as it is for a Python script).
+The callable may optionally carry ``task_types`` (a tuple) and a ``preprocess(input)`` attribute.
 
-Fingerprint: module name + qualified name + a hash of the module's source file when it can be
-read (so editing any helper in the file invalidates cached responses), else of the function's
-source, else of nothing more (then bump the function's name or clear the cache yourself).
+Fingerprint: module name + qualified name + a hash of the code the callable runs, so an edit
+anywhere in it invalidates cached responses:
+
+* a function in a package: every ``.py`` file of its top-level package;
+* a top-level module (or a ``file.py``): the module file and the modules of the same directory
+  that it imports, transitively (never a walk of a whole directory such as the working directory);
+* else the function's own source, else nothing more (then rename the function or clear the cache).
 """
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib
 import importlib.util
 import inspect
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +30,7 @@ from gapbench.errors import InputError
 from gapbench.models.base import ModelAdapter
 
 
-def _load_file_module(path: Path) -> Any:
+def load_file_module(path: Path) -> Any:
     path = path.resolve()
     if not path.is_file():
         raise FileNotFoundError(2, "No such file or directory", str(path))
@@ -51,11 +57,56 @@ def _split(spec: str) -> tuple[str, str]:
     return where, attr
 
 
-def _source_hash(fn: Any, module: Any) -> str | None:
-    file = getattr(module, "__file__", None)
-    if file and str(file).endswith(".py"):
+def _local_imports(path: Path) -> set[Path]:
+    """Modules of ``path``'s directory that ``path`` imports (by name), transitively."""
+    seen: set[Path] = set()
+    todo = [path]
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
         try:
-            return hashlib.blake2b(Path(file).read_bytes(), digest_size=16).hexdigest()
+            tree = ast.parse(current.read_bytes())
+        except (OSError, SyntaxError, ValueError):
+            continue
+        names: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names.update(a.name.split(".")[0] for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.add(node.module.split(".")[0])
+        for name in names:
+            cand = current.parent / f"{name}.py"
+            if cand.is_file():
+                todo.append(cand)
+    return seen
+
+
+def code_files(module: Any) -> list[Path]:
+    """The source files whose edits change what a callable of ``module`` computes."""
+    file = getattr(module, "__file__", None)
+    if not file or not str(file).endswith(".py"):
+        return []
+    path = Path(file).resolve()
+    package = (getattr(module, "__package__", None) or "").split(".")[0]
+    if package:
+        top = sys.modules.get(package)
+        roots = [Path(p) for p in getattr(top, "__path__", [])]
+        if roots:
+            return sorted(f.resolve() for r in roots for f in r.rglob("*.py"))
+    return sorted(_local_imports(path))
+
+
+def _source_hash(fn: Any, module: Any) -> str | None:
+    files = code_files(module)
+    if files:
+        h = hashlib.blake2b(digest_size=16)
+        try:
+            for f in files:
+                h.update(str(f.name).encode())
+                h.update(f.read_bytes())
+            return h.hexdigest()
         except OSError:
             pass
     for obj in (module, fn):
@@ -90,11 +141,20 @@ class PythonCallableModel(ModelAdapter):
         """``module:function`` or ``path/to/file.py:function`` (the part after ``python:``)."""
         where, attr = _split(spec)
         if where.endswith(".py") or "/" in where or "\\" in where:
-            module = _load_file_module(Path(where))
+            module = load_file_module(Path(where))
             # a file module's import name is synthetic: name it by the file instead
             module_label = Path(where).name
         else:
-            module = importlib.import_module(where)
+            cwd = os.getcwd()
+            if cwd not in sys.path and "" not in sys.path:
+                sys.path.insert(0, cwd)  # as Python does for a script run from here
+            try:
+                module = importlib.import_module(where)
+            except ModuleNotFoundError as exc:
+                if exc.name and where.startswith(exc.name):
+                    raise InputError(None, f"model 'python:{spec}'",
+                                     f"an importable module {where!r} (not found from {cwd})") from None
+                raise
             module_label = where
         obj: Any = module
         try:

@@ -1,12 +1,14 @@
-"""The response cache: raw-model work is saved per batch, so a crashed run resumes where it died.
+"""The response cache: model work is saved per batch, so a crashed run resumes where it died.
 
-One SQLite file in WAL mode. A row is keyed by ``(model fingerprint, sample key, shift,
-severity)`` and holds the serialised typed prediction (:func:`prediction_to_json`). The runner
-commits after every batch, so a run killed at any instant loses at most the batch in flight;
-re-scoring (new metric settings, new bootstrap seed) reads everything from here and never calls
-the model.
+One SQLite file in WAL mode. A row is keyed by ``(model fingerprint, settings, sample key, shift,
+params, seed)`` and holds the model's *response* (the adapter's output before the task's answer
+extraction, so a new extraction rule re-scores without re-running the model) and the stage
+timings of the run that computed it (so a rerun served from the cache still reports latency).
+``settings`` hashes what changes a remote model's answer (prompt template, generation settings).
+The clean cell's seed is stored as -1: a clean prediction does not depend on the run seed.
 
-``severity`` None is stored as ``''`` (SQLite treats NULLs as distinct in a primary key).
+The runner commits after every batch, so a run killed at any instant loses at most the batch in
+flight. A damaged row is recomputed; a damaged or unwritable file is one :class:`CacheError`.
 """
 from __future__ import annotations
 
@@ -16,24 +18,50 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 CACHE_FILENAME = "responses.sqlite"
+TABLE = "responses_v2"  # v1 held extracted predictions keyed by (fingerprint, key, shift, severity)
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS responses (
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS {TABLE} (
     fingerprint TEXT NOT NULL,
+    settings    TEXT NOT NULL,
     sample_key  TEXT NOT NULL,
     shift       TEXT NOT NULL,
-    severity    TEXT NOT NULL,
-    prediction  TEXT NOT NULL,
+    params      TEXT NOT NULL,
+    seed        INTEGER NOT NULL,
+    response    TEXT NOT NULL,
+    timings     TEXT,
     created     REAL NOT NULL,
-    PRIMARY KEY (fingerprint, sample_key, shift, severity)
+    PRIMARY KEY (fingerprint, settings, sample_key, shift, params, seed)
 ) WITHOUT ROWID;
 """
 
-_CHUNK = 500  # SQLite's bound-parameter limit is 999 on old builds
+_CHUNK = 400  # SQLite's bound-parameter limit is 999 on old builds
+
+
+class CacheError(RuntimeError):
+    """The cache file cannot be used (damaged, not a database, not writable)."""
+
+
+@dataclass(frozen=True)
+class CacheKey:
+    """Everything but the sample that a cached response depends on."""
+
+    fingerprint: str
+    settings: str = ""
+    shift: str = "none"
+    params: str = "{}"  # canonical JSON of the applied shift parameters
+    seed: int = -1
+
+
+@dataclass(frozen=True)
+class CachedResponse:
+    response: Any
+    timings: dict[str, float] | None
 
 
 def default_cache_dir(out: str | os.PathLike[str] | None = None) -> Path:
@@ -48,79 +76,87 @@ def default_cache_dir(out: str | os.PathLike[str] | None = None) -> Path:
     return Path(platformdirs.user_cache_dir("gapbench"))
 
 
-def _sev(severity: Any) -> str:
-    return "" if severity is None else str(severity)
-
-
 class ResponseCache:
-    """Typed predictions by (fingerprint, sample key, shift, severity), in one SQLite file."""
+    """Responses and their stage timings by :class:`CacheKey` and sample key, in one SQLite file."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         path = Path(path)
         if path.suffix not in (".sqlite", ".db", ".sqlite3"):
             path = path / CACHE_FILENAME
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False,
-                                     isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across process kills
-        self._conn.executescript(_SCHEMA)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False,
+                                         isolation_level=None)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across kills
+            self._conn.executescript(_SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            raise self._error(exc) from exc
 
-    def get_many(self, fingerprint: str, keys: Sequence[str], shift: str = "none",
-                 severity: Any = None) -> dict[str, dict[str, Any]]:
-        """The cached predictions (as JSON dicts) for those of ``keys`` that are present."""
-        found: dict[str, dict[str, Any]] = {}
-        sev = _sev(severity)
+    def _error(self, exc: BaseException) -> CacheError:
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return CacheError(f"response cache {self.path}: {text}; delete that file, or run without the cache")
+
+    def get_many(self, key: CacheKey, sample_keys: Sequence[str]) -> dict[str, CachedResponse]:
+        """The cached responses of those ``sample_keys`` that are present and readable."""
+        found: dict[str, CachedResponse] = {}
         with self._lock:
-            for i in range(0, len(keys), _CHUNK):
-                chunk = list(keys[i:i + _CHUNK])
-                marks = ",".join("?" * len(chunk))
-                rows = self._conn.execute(
-                    f"SELECT sample_key, prediction FROM responses WHERE fingerprint=? AND shift=? "
-                    f"AND severity=? AND sample_key IN ({marks})",
-                    [fingerprint, shift, sev, *chunk],
-                ).fetchall()
-                for key, text in rows:
-                    try:
-                        found[key] = json.loads(text)
-                    except ValueError:  # a damaged row is simply recomputed
-                        continue
+            try:
+                for i in range(0, len(sample_keys), _CHUNK):
+                    chunk = list(sample_keys[i:i + _CHUNK])
+                    marks = ",".join("?" * len(chunk))
+                    rows = self._conn.execute(
+                        f"SELECT sample_key, response, timings FROM {TABLE} WHERE fingerprint=? "
+                        f"AND settings=? AND shift=? AND params=? AND seed=? AND sample_key IN ({marks})",
+                        [key.fingerprint, key.settings, key.shift, key.params, key.seed, *chunk],
+                    ).fetchall()
+                    for sk, text, timings in rows:
+                        try:
+                            t = json.loads(timings) if timings else None
+                            found[sk] = CachedResponse(json.loads(text), t if isinstance(t, dict) else None)
+                        except ValueError:  # a damaged row is simply recomputed
+                            continue
+            except sqlite3.Error as exc:
+                raise self._error(exc) from exc
         return found
 
-    def put_many(self, fingerprint: str, items: Iterable[tuple[str, dict[str, Any]]],
-                 shift: str = "none", severity: Any = None) -> None:
-        """Store predictions and commit (one transaction: all of the batch or none of it)."""
+    def put_many(self, key: CacheKey, items: Iterable[tuple[str, Any, dict[str, float] | None]]) -> None:
+        """Store ``(sample_key, response, timings)`` rows and commit: all of the batch or none."""
         now = time.time()
-        sev = _sev(severity)
-        rows = [(fingerprint, key, shift, sev, json.dumps(pred, separators=(",", ":")), now)
-                for key, pred in items]
+        rows = [(key.fingerprint, key.settings, sk, key.shift, key.params, key.seed,
+                 json.dumps(resp, separators=(",", ":")),
+                 None if t is None else json.dumps(t, separators=(",", ":")), now)
+                for sk, resp, t in items]
         if not rows:
             return
         with self._lock:
-            self._conn.execute("BEGIN")
             try:
-                self._conn.executemany(
-                    "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?)", rows)
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+                self._conn.execute("BEGIN")
+                try:
+                    self._conn.executemany(
+                        f"INSERT OR REPLACE INTO {TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise self._error(exc) from exc
 
     def count(self, fingerprint: str | None = None) -> int:
         with self._lock:
             if fingerprint is None:
-                return self._conn.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
+                return self._conn.execute(f"SELECT COUNT(*) FROM {TABLE}").fetchone()[0]
             return self._conn.execute(
-                "SELECT COUNT(*) FROM responses WHERE fingerprint=?", (fingerprint,)).fetchone()[0]
+                f"SELECT COUNT(*) FROM {TABLE} WHERE fingerprint=?", (fingerprint,)).fetchone()[0]
 
     def clear(self, fingerprint: str | None = None) -> None:
         with self._lock:
             if fingerprint is None:
-                self._conn.execute("DELETE FROM responses")
+                self._conn.execute(f"DELETE FROM {TABLE}")
             else:
-                self._conn.execute("DELETE FROM responses WHERE fingerprint=?", (fingerprint,))
+                self._conn.execute(f"DELETE FROM {TABLE} WHERE fingerprint=?", (fingerprint,))
 
     def close(self) -> None:
         with self._lock:

@@ -95,3 +95,32 @@ class ShiftFamily:
     def apply(self, input: Any, reference: Any, params: Mapping[str, Any], seed: int) -> tuple[Any, Any]:  # noqa: A002
         """Run the family with ``params`` (see :meth:`params_for`) and a seed of its own."""
         return self.fn(input, reference, params, np.random.default_rng(int(seed)))
+
+
+@dataclass(frozen=True)
+class ShiftCell:
+    """One cell of a sweep: a family at a severity (a ladder level, or the swept parameter's
+    value) with the parameters actually applied. The clean cell is ``CLEAN_CELL``."""
+
+    shift: str = CLEAN
+    severity: int | float | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    swept: str | None = None  # the parameter whose value ``severity`` is; None for a ladder level
+
+    @property
+    def is_clean(self) -> bool:
+        return self.shift == CLEAN
+
+    def label(self) -> str:
+        if self.is_clean:
+            return CLEAN
+        return self.shift if self.severity is None else f"{self.shift}@{self.severity}"
+
+    def to_json(self) -> dict[str, Any]:
+        out = {"shift": self.shift, "severity": self.severity, "params": dict(self.params)}
+        if self.swept:
+            out["swept"] = self.swept
+        return out
+
+
+CLEAN_CELL = ShiftCell()

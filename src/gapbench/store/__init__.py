@@ -12,21 +12,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from gapbench.store.store import (
-        RunNotFoundError,
-        Store,
-        StoreError,
-        default_url,
-        normalise_url,
-        open_store,
-        resolve_url,
-    )
+    from gapbench.store.store import RunNotFoundError, Store, StoreError, open_store
+    from gapbench.store.urls import default_url, masked_url, normalise_url, resolve_url
 
 __all__ = [
     "RunNotFoundError",
     "Store",
     "StoreError",
     "default_url",
+    "masked_url",
     "normalise_url",
     "open_store",
     "resolve_url",
@@ -34,6 +28,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name in ("default_url", "masked_url", "normalise_url", "resolve_url"):
+        return getattr(importlib.import_module("gapbench.store.urls"), name)
     if name in __all__:
         return getattr(importlib.import_module("gapbench.store.store"), name)
     raise AttributeError(f"module 'gapbench.store' has no attribute {name!r}")

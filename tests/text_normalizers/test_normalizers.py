@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from gapbench.errors import InputError
-from gapbench.text import normalizers as N
+from gapbench.text_normalizers import normalizers as N
 
 ADVERSARIAL = [
     "twenty one point five",
@@ -191,5 +191,5 @@ def test_get_normalizer() -> None:
 def test_spelling_map_is_package_data() -> None:
     from importlib import resources
 
-    data = json.loads(resources.files("gapbench.text").joinpath("english_spelling.json").read_text("utf-8"))
+    data = json.loads(resources.files("gapbench.text_normalizers").joinpath("english_spelling.json").read_text("utf-8"))
     assert data["colour"] == "color" and len(data) > 1500

@@ -104,12 +104,12 @@ def get_normalizer(name: str) -> Normalizer:
         return basic_normalize
     if name == "whisper":
         return whisper_normalize
-    raise InputError(None, "option --normalizer", "one of " + ", ".join(NORMALIZER_NAMES), name)
+    raise InputError(None, "normalizer", "one of " + ", ".join(NORMALIZER_NAMES), name)
 
 
 @functools.lru_cache(maxsize=1)
 def _spelling_map() -> dict[str, str]:
-    text = resources.files("gapbench.text").joinpath("english_spelling.json").read_text("utf-8")
+    text = resources.files("gapbench.text_normalizers").joinpath("english_spelling.json").read_text("utf-8")
     return json.loads(text)
 
 

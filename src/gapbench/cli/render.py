@@ -1,0 +1,154 @@
+"""Rendering for people: rich tables on standard output, notes on standard error; and one JSON
+object for machines (with ``--format json`` standard output holds only that)."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from gapbench.cli.options import OutputFormat
+from gapbench.core.results import CompareResult, MetricValue, ScoreResult
+
+
+def fmt_number(x: float | int | None) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    if isinstance(x, int):
+        return str(x)
+    return f"{x:.4f}"
+
+
+def fmt_value(mv: MetricValue) -> str:
+    return fmt_number(mv.value)
+
+
+def fmt_ci(mv: MetricValue) -> str:
+    return "" if mv.ci95 is None else f"[{fmt_number(mv.ci95[0])}, {fmt_number(mv.ci95[1])}]"
+
+
+def console() -> Any:
+    """A rich console for results; 120 columns when stdout is not a terminal (logs, pipes)."""
+    from rich.console import Console
+
+    c = Console(soft_wrap=True, highlight=False)
+    if not c.is_terminal:
+        c = Console(soft_wrap=True, width=120, highlight=False)
+    return c
+
+
+def err_console() -> Any:
+    """Notes and progress go to standard error."""
+    from rich.console import Console
+
+    return Console(stderr=True, soft_wrap=True, highlight=False)
+
+
+def metrics_table(title: str, metrics: dict[str, MetricValue], key_header: str = "metric",
+                  units: dict[str, str] | None = None) -> Any:
+    """name | value | 95% CI (the CI column only when some value has one) | unit (when given)."""
+    from rich.table import Table
+
+    with_ci = any(mv.ci95 is not None for mv in metrics.values())
+    table = Table(title=title, title_justify="left")
+    table.add_column(key_header)
+    table.add_column("value", justify="right")
+    if with_ci:
+        table.add_column("95% CI", justify="right")
+    if units:
+        table.add_column("unit")
+    for name, mv in metrics.items():
+        row = [name, fmt_value(mv)] + ([fmt_ci(mv)] if with_ci else []) + ([units.get(name, "")] if units else [])
+        table.add_row(*row)
+    return table
+
+
+def print_notes(notes: list[str], prefix: str = "") -> None:
+    if not notes:
+        return
+    con = err_console()
+    for note in notes:
+        con.print(f"[yellow]note:[/yellow] {prefix}{note}", markup=True)
+
+
+def write_json(payload: dict[str, Any], out: Path | None) -> None:
+    """Write ``payload`` to ``out``; an unwritable place is one InputError naming it."""
+    if out is None:
+        return
+    from gapbench.errors import InputError
+
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(payload, indent=2) + "\n")
+    except OSError as exc:
+        raise InputError(str(out), None, "a writable file", exc.strerror or str(exc)) from None
+
+
+def emit(payload: dict[str, Any], fmt: OutputFormat, out: Path | None, show: Any) -> None:
+    """Print (table or JSON) first, then save: an unwritable ``--out`` never loses the result."""
+    if fmt == OutputFormat.json:
+        sys.stdout.write(json.dumps(payload) + "\n")
+    else:
+        show()
+    write_json(payload, out)
+    if out is not None and fmt != OutputFormat.json:
+        err_console().print(f"JSON written to {out}", markup=False)
+
+
+def emit_score(result: ScoreResult, fmt: OutputFormat, out: Path | None = None, title: str = "",
+               units: dict[str, str] | None = None) -> None:
+    """A ScoreResult as tables (headline, then each group) or one JSON object."""
+
+    def show() -> None:
+        con = console()
+        con.print(metrics_table(title or result.kind, result.metrics, units=units))
+        for name, group in result.groups.items():
+            con.print(metrics_table(f"{name}" + (f" ({units[name]})" if units and name in units else ""),
+                                    group, key_header="name"))
+        print_notes(result.notes)
+
+    emit(result.to_json(), fmt, out, show)
+
+
+def fmt_p(p: float, floor: float | None) -> str:
+    """A p-value; at the floor of its resamples it reads ``< floor`` (it cannot be smaller)."""
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "n/a"
+    if floor is not None and p <= floor * (1 + 1e-9):
+        return f"< {max(floor, 1e-12):.3g}"
+    return f"{p:.4f}"
+
+
+def emit_compare(result: CompareResult, fmt: OutputFormat, out: Path | None = None) -> None:
+    def show() -> None:
+        con = console()
+        a, b = str(result.info.get("a", "A")), str(result.info.get("b", "B"))
+        rows = {a: result.a, b: result.b, "difference (first - second)": result.diff}
+        unit = next((k for k in result.info if k.endswith("s") and isinstance(result.info[k], int)), "n")
+        con.print(metrics_table(f"{result.metric}: paired bootstrap over {result.n} {unit}", rows, "system"))
+        con.print(f"p-value (two-sided, H0: no difference): {fmt_p(result.p_value, result.info.get('p_value_floor'))}")
+        print_notes(result.notes)
+
+    emit(result.to_json(), fmt, out, show)
+
+
+def latency_table(latency: dict[str, Any]) -> Any:
+    from rich.table import Table
+
+    def ms(x: float | None) -> str:
+        return "n/a" if x is None else f"{1000 * x:.3f}"
+
+    title = "latency (ms per sample; percentiles: numpy 'linear')"
+    if latency.get("from_cache"):
+        title += " - stored with the cached responses"
+    table = Table(title=title, title_justify="left")
+    for col in ("stage", "count", "mean", "p50", "p90", "p99"):
+        table.add_column(col, justify="left" if col == "stage" else "right")
+    rows = dict(latency["stages"])
+    rows["end-to-end"] = latency["end_to_end"]
+    rows["per batch"] = latency["batch_latency"]
+    for name, st in rows.items():
+        table.add_row(name, str(st["count"]), ms(st["mean"]), ms(st["p50"]), ms(st["p90"]), ms(st["p99"]))
+    return table

@@ -1,0 +1,141 @@
+"""``gapbench run TASK``, ``gapbench tasks``, ``gapbench models``: build a RunSpec, run, print."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from gapbench.cli.options import BootstrapOpt, FormatOpt, NoCiOpt, OutputFormat, SeedOpt, StoreOpt
+
+DEFAULT_OUT = Path("gapbench-out")
+
+TaskArg = Annotated[str, typer.Argument(help="task name (see `gapbench tasks`) or a task YAML file")]
+ModelOpt = Annotated[str | None, typer.Option(
+    "--model", "-m", metavar="URI", help="model URI (default: the task's default model; see `gapbench models`)")]
+ShiftOpt = Annotated[list[str] | None, typer.Option(
+    "--shift", metavar="SHIFT", help="input shift (see `gapbench shifts`; 'none' = clean only)")]
+LimitOpt = Annotated[int | None, typer.Option("--limit", min=1, metavar="N", help="only the first N samples")]
+RunOutOpt = Annotated[Path, typer.Option(
+    "--out", "-o", metavar="DIR", help="directory for <run_id>.json and the response cache (<out>/cache)")]
+BatchSizeOpt = Annotated[int, typer.Option("--batch-size", min=1, metavar="N", help="samples per model call")]
+WorkersOpt = Annotated[int, typer.Option("--workers", min=0, metavar="N",
+                                         help="prefetch/preprocess threads (0 = inline)")]
+NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="neither read nor write the response cache")]
+WarmupOpt = Annotated[int, typer.Option(
+    "--warmup-batches", min=0, metavar="N", help="computed batches left out of the latency statistics")]
+
+
+def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer) -> None:
+    @app.command("run")
+    def run_cmd(
+        task: TaskArg,
+        model: ModelOpt = None,
+        shift: ShiftOpt = None,
+        limit: LimitOpt = None,
+        seed: SeedOpt = 0,
+        store: StoreOpt = None,
+        out: RunOutOpt = DEFAULT_OUT,
+        fmt: FormatOpt = OutputFormat.table,
+        batch_size: BatchSizeOpt = 32,
+        workers: WorkersOpt = 2,
+        bootstrap: BootstrapOpt = 1000,
+        no_ci: NoCiOpt = False,
+        no_cache: NoCacheOpt = False,
+        warmup: WarmupOpt = 1,
+    ) -> None:
+        """Run a model on a task: scores with 95% CIs, per-stage latency, provenance, saved to the store."""
+        from gapbench.core.run_spec import RunSpec
+        from gapbench.runner.local import run_and_save
+        from gapbench.runner.sweep import parse_cells
+
+        spec = RunSpec(task=task, model=model, cells=parse_cells(shift or []), limit=limit, seed=seed,
+                       batch_size=batch_size, workers=workers, bootstrap=bootstrap, ci=not no_ci,
+                       warmup_batches=warmup, use_cache=not no_cache)
+        outcome, json_path = run_and_save(spec, store_url=store, out_dir=out)
+        doc = outcome.document.to_json()
+        if fmt == OutputFormat.json:
+            sys.stdout.write(json.dumps(doc) + "\n")
+            return
+        print_run(doc, outcome.clean.n_cached, outcome.clean.n_computed)
+        from gapbench.store import masked_url, resolve_url
+
+        from gapbench.cli.render import err_console
+
+        err_console().print(f"JSON written to {json_path}; saved to the store at {masked_url(resolve_url(store))}",
+                            markup=False)
+
+    @app.command("tasks")
+    def tasks_cmd(fmt: FormatOpt = OutputFormat.table) -> None:
+        """List the tasks: name, type, default model, description (and task files that failed to load)."""
+        from gapbench.core.task import TASKS, list_tasks
+
+        specs = list_tasks()
+        if fmt == OutputFormat.json:
+            sys.stdout.write(json.dumps([s.to_json() for s in specs]) + "\n")
+            return
+        from rich.table import Table
+
+        from gapbench.cli.render import console, print_notes
+
+        table = Table(title="tasks", title_justify="left")
+        for col in ("name", "type", "default model", "description"):
+            table.add_column(col)
+        for s in specs:
+            table.add_row(s.name, s.type, s.default_model or "", s.description)
+        console().print(table)
+        print_notes([f"not loaded: {e}" for e in TASKS.errors])
+
+    @app.command("models")
+    def models_cmd(fmt: FormatOpt = OutputFormat.table) -> None:
+        """List the model URI schemes and the built-in models."""
+        from gapbench.models.registry import describe_models
+
+        rows = describe_models()
+        if fmt == OutputFormat.json:
+            sys.stdout.write(json.dumps([{"model": m, "description": d} for m, d in rows]) + "\n")
+            return
+        from rich.table import Table
+
+        from gapbench.cli.render import console
+
+        table = Table(title="models", title_justify="left")
+        table.add_column("model")
+        table.add_column("description")
+        for m, d in rows:
+            table.add_row(m, d)
+        console().print(table)
+
+
+def print_run(doc: dict[str, Any], n_cached: int | None = None, n_computed: int | None = None) -> None:
+    """A run document as people read it: one table per cell, the latency, the notes."""
+    from rich.markup import escape
+
+    from gapbench.cli.render import console, err_console, latency_table, metrics_table, print_notes
+    from gapbench.core.run_document import RunDocument
+
+    run = RunDocument.from_json(doc)
+    con = console()
+    if len(run.results) > 1:
+        from gapbench.cli.sweep import sweep_table
+
+        con.print(sweep_table(run))
+    else:
+        r = run.results[0]
+        cell = r.shift + ("" if r.severity is None else f" @ {r.severity}")
+        title = f"{run.task} x {run.model} [shift: {cell}, {r.n} samples]"
+        con.print(metrics_table(escape(title), r.metrics))
+    for r in run.results:
+        print_notes(r.notes, "" if len(run.results) == 1 else f"{r.shift}@{r.severity}: ")
+    if run.latency:
+        con.print(latency_table(run.latency))
+        tp, rtf = run.latency.get("throughput_samples_per_s"), run.latency.get("real_time_factor")
+        extra = f"throughput: {tp:.1f} samples/s" if tp else "throughput: n/a"
+        if rtf is not None:
+            extra += f"; real-time factor: {rtf:.4f}"
+        con.print(extra)
+        print_notes(list(run.latency.get("notes", [])))
+    counts = "" if n_cached is None else f" (from cache: {n_cached}, computed: {n_computed})"
+    err_console().print(f"run id: {run.run_id}{counts}", markup=False)

@@ -1,0 +1,97 @@
+"""``gapbench suite`` and bare ``gapbench``: run a suite, print one results table and the wall time."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from gapbench.cli.options import BootstrapOpt, FormatOpt, OutputFormat, SeedOpt, StoreOpt
+
+
+def suite_table(outcomes: list[Any], title: str) -> Any:
+    """One table for the whole suite: job, cell, metric, value, 95% CI, run id."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from gapbench.cli.render import fmt_ci, fmt_value
+
+    table = Table(title=title, title_justify="left")
+    for col, justify in (("job", "left"), ("cell", "left"), ("metric", "left"), ("value", "right"),
+                         ("95% CI", "right"), ("run id", "left")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for o in outcomes:
+        if o.error:
+            table.add_row(escape(o.name), "", "[red]error[/red]", "", "", escape(o.error))
+            continue
+        first = True
+        for r in o.document.results:
+            cell = r.shift if r.severity is None else f"{r.shift}@{r.severity:g}"
+            for name, mv in r.metrics.items():
+                if o.show is not None and name not in o.show:
+                    continue
+                table.add_row(escape(o.name) if first else "", cell, name, fmt_value(mv), fmt_ci(mv),
+                              o.document.run_id if first else "")
+                first, cell = False, ""
+    return table
+
+
+def print_suite(outcomes: list[Any], path: Path, problems: list[str], title: str,
+                wall_s: float | None = None) -> None:
+    """The suite table, each job's notes (stderr), where the JSON went and the wall time."""
+    from gapbench.cli.render import console, err_console, print_notes
+
+    con = console()
+    con.print(suite_table(outcomes, title))
+    for o in outcomes:
+        if o.document is not None:
+            for r in o.document.results:
+                print_notes(r.notes, f"{o.name}: ")
+    print_notes(problems)
+    err = err_console()
+    con.print(f"results JSON: {path}", markup=False)
+    if wall_s is not None:
+        seconds = ", ".join(f"{o.name} {o.seconds:.1f} s" for o in outcomes)
+        err.print(f"jobs: {seconds}", markup=False)
+        con.print(f"wall time: {wall_s:.1f} s", markup=False)
+
+
+def run_default_suite(store_url: str | None = None, out_dir: Path = Path("gapbench-out")) -> int:
+    """What ``gapbench`` with no arguments does; returns the exit status."""
+    from gapbench.suite import run_suite
+
+    t0 = time.perf_counter()
+    outcomes, path, problems = run_suite("default", out_dir=out_dir, store_url=store_url)
+    print_suite(outcomes, path, problems, "gapbench default suite (offline)", wall_s=time.perf_counter() - t0)
+    return 1 if any(o.error for o in outcomes) else 0
+
+
+def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer) -> None:
+    @app.command("suite")
+    def suite_cmd(
+        name: Annotated[str, typer.Argument(help="embedded suite name or a suite YAML file")] = "default",
+        store: StoreOpt = None,
+        out: Annotated[Path, typer.Option("--out", metavar="DIR", help="directory for JSON results")] = Path(
+            "gapbench-out"),
+        bootstrap: BootstrapOpt = 1000,
+        seed: SeedOpt = 0,
+        fmt: FormatOpt = OutputFormat.table,
+    ) -> Any:
+        """Run a suite (default: the embedded offline suite) and print its results table."""
+        from gapbench.suite import run_suite
+
+        t0 = time.perf_counter()
+        outcomes, path, problems = run_suite(name, out_dir=out, store_url=store, bootstrap=bootstrap, seed=seed)
+        if fmt == OutputFormat.json:
+            import json
+
+            sys.stdout.write(json.dumps(json.loads(path.read_text())) + "\n")
+            from gapbench.cli.render import print_notes
+
+            print_notes(problems)
+        else:
+            print_suite(outcomes, path, problems, f"gapbench suite {name}", wall_s=time.perf_counter() - t0)
+        raise typer.Exit(1 if any(o.error for o in outcomes) else 0)
