@@ -295,14 +295,20 @@ def ratio_ci(
 
 
 def wilson_interval(successes: float, total: float, z: float = Z95) -> tuple[float, float] | None:
-    """Wilson score interval for ``successes / total``; ``None`` when ``total`` is 0."""
+    """Wilson score interval for ``successes / total``; ``None`` when ``total`` is 0.
+
+    Its ends are exactly 0 at no successes and exactly 1 at all successes (in floating point
+    ``centre - half`` is ~1e-17 there, which would exclude the point value 0).
+    """
     if total <= 0:
         return None
     p = successes / total
     denom = 1.0 + z * z / total
     centre = (p + z * z / (2 * total)) / denom
     half = z * np.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denom
-    return (float(max(0.0, centre - half)), float(min(1.0, centre + half)))
+    lo = 0.0 if successes <= 0 else float(max(0.0, min(p, centre - half)))
+    hi = 1.0 if successes >= total else float(min(1.0, max(p, centre + half)))
+    return (lo, hi)
 
 
 @dataclass(frozen=True)
