@@ -199,3 +199,13 @@ def test_bc_property_inside_and_contains(values: list[float], point: float) -> N
         assert pair[0] <= point <= pair[1]
     else:
         assert iv.reasons[0]
+
+
+@pytest.mark.parametrize("n", [37, 4999])
+def test_block_size_does_not_change_the_draws(n: int) -> None:
+    """Worker jobs take small blocks: the matrix is the same one seeded stream."""
+    whole = stats.resample_counts(n, 120, seed=4)
+    for rows in (1, 7, 25):
+        blocks = list(stats.iter_resample_counts(n, 120, seed=4, rows_per_block=rows))
+        assert max(len(b) for b in blocks) == rows
+        np.testing.assert_array_equal(np.concatenate(blocks), whole)

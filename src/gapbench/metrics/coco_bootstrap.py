@@ -295,9 +295,10 @@ class Accumulator:
         """
         y += 1e-9
         k = y.astype(np.int32)  # y <= 100 + 1e-9, so k <= 100
-        cand = np.flatnonzero(self.above[k])
+        # near-integers first (a vectorised compare), then the 101-entry table on those few
+        cand = np.flatnonzero((y - k) < 2e-9)
         if len(cand):
-            cand = cand[(y[cand] - k[cand]) < 2e-9]
+            cand = cand[self.above[k[cand]]]
             k[cand] -= 1
         k += 1
         return k
@@ -438,6 +439,14 @@ def _nanmean(x: np.ndarray) -> np.ndarray:
         return np.where(cnt > 0, tot / np.maximum(cnt, 1), np.nan)
 
 
+def _workers() -> int:
+    """Threads for the resamples (numpy releases the GIL in the segmented scans): all cores, <= 8."""
+    import os
+
+    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(8, n))
+
+
 def bootstrap_coco(ev: Any, resamples: int, seed: int) -> CocoBootstrap:
     """BC percentile intervals of the 12 stats and per-class AP over image resamples."""
     t0 = time.perf_counter()
@@ -450,15 +459,15 @@ def bootstrap_coco(ev: Any, resamples: int, seed: int) -> CocoBootstrap:
     ones = np.ones((1, mt.nI), np.int32)
     point, class_point = acc.stats(ones)
     point = np.where(np.isnan(point[0]), -1.0, point[0])
-    jobs = []
-    for counts in iter_resample_counts(mt.nI, resamples, seed):
-        npig, ar = acc.linear(counts)
-        jobs.extend(
-            (counts[i:i + _BLOCK], (npig[i:i + _BLOCK], ar[i:i + _BLOCK]))
-            for i in range(0, len(counts), _BLOCK)
-        )
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        results = list(pool.map(lambda job: acc.stats(*job), jobs))
+    # the draws come from one seeded stream in a fixed order (this thread); each block of _BLOCK
+    # resamples is re-accumulated by a worker as soon as it is drawn, and the results are joined
+    # in draw order, so they do not depend on the number of threads
+    futures = []
+    with ThreadPoolExecutor(max_workers=_workers()) as pool:
+        for counts in iter_resample_counts(mt.nI, resamples, seed, rows_per_block=_BLOCK):
+            # the linear sums (a small matrix product) here: BLAS in the workers oversubscribes
+            futures.append(pool.submit(acc.stats, counts, acc.linear(counts)))
+        results = [f.result() for f in futures]
     stats = np.concatenate([r[0] for r in results])
     per_class = np.concatenate([r[1] for r in results])
     t3 = time.perf_counter()

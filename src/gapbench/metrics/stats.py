@@ -65,13 +65,18 @@ TIE_RTOL = 1e-9  # resampled values within this (relative to max(1, |value|)) co
 _MAX_CELLS = 1 << 24  # cap on resamples x units held at once (~64 MiB of int32)
 
 
-def iter_resample_counts(n: int, resamples: int, seed: int = DEFAULT_SEED) -> Iterator[np.ndarray]:
-    """Yield blocks of the ``(resamples, n)`` multiplicity matrix, in order.
+def iter_resample_counts(
+    n: int, resamples: int, seed: int = DEFAULT_SEED, rows_per_block: int | None = None
+) -> Iterator[np.ndarray]:
+    """Yield blocks of the ``(resamples, n)`` multiplicity matrix, in order (int32).
 
-    The block size depends only on ``n``, so results do not depend on memory settings.
+    The draws are one seeded stream of ``resamples x n`` indices taken row by row, so the matrix
+    is the same whatever the block size (by default set from ``n`` alone, under a memory cap;
+    ``rows_per_block`` asks for smaller blocks, e.g. one per worker job).
     """
     rng = np.random.default_rng(seed)
-    rows_per_block = max(1, min(resamples, _MAX_CELLS // max(n, 1)))
+    cap = max(1, min(resamples, _MAX_CELLS // max(n, 1)))
+    rows_per_block = cap if rows_per_block is None else max(1, min(cap, rows_per_block))
     done = 0
     while done < resamples:
         rows = min(rows_per_block, resamples - done)
