@@ -459,15 +459,18 @@ def bootstrap_coco(ev: Any, resamples: int, seed: int) -> CocoBootstrap:
     ones = np.ones((1, mt.nI), np.int32)
     point, class_point = acc.stats(ones)
     point = np.where(np.isnan(point[0]), -1.0, point[0])
-    # the draws come from one seeded stream in a fixed order (this thread); each block of _BLOCK
-    # resamples is re-accumulated by a worker as soon as it is drawn, and the results are joined
-    # in draw order, so they do not depend on the number of threads
-    futures = []
+    # the draws come from one seeded stream in a fixed order (this thread), the linear sums are
+    # one matrix product per block here (BLAS inside the workers oversubscribes the cores), and
+    # the workers' results are joined in draw order: nothing depends on the number of threads
+    jobs = []
+    for counts in iter_resample_counts(mt.nI, resamples, seed):
+        npig, ar = acc.linear(counts)
+        jobs.extend(
+            (counts[i:i + _BLOCK], (npig[i:i + _BLOCK], ar[i:i + _BLOCK]))
+            for i in range(0, len(counts), _BLOCK)
+        )
     with ThreadPoolExecutor(max_workers=_workers()) as pool:
-        for counts in iter_resample_counts(mt.nI, resamples, seed, rows_per_block=_BLOCK):
-            # the linear sums (a small matrix product) here: BLAS in the workers oversubscribes
-            futures.append(pool.submit(acc.stats, counts, acc.linear(counts)))
-        results = [f.result() for f in futures]
+        results = list(pool.map(lambda job: acc.stats(*job), jobs))
     stats = np.concatenate([r[0] for r in results])
     per_class = np.concatenate([r[1] for r in results])
     t3 = time.perf_counter()
