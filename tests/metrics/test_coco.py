@@ -403,6 +403,30 @@ def test_ci_brackets_and_is_reproducible(refdata: Path) -> None:
     assert all(m.ci95 is None for m in none.metrics.values())
 
 
+def test_intervals_inside_unit_range_contain_value_or_say_why(refdata: Path) -> None:
+    """The 100-image val2014 case had per-class intervals outside [0, 1] (airplane, book,
+    microwave) and zero-width ones (sheep) before BC: every interval now lies in [0, 1] and
+    contains its value, and every class without one is named in a note."""
+    d = refdata / "coco" / "real_val2014_100"
+    res = score_coco(d / "gt.json", d / "dt_bbox.json", bootstrap=1000, seed=0)
+    pairs = list(res.metrics.items()) + list(res.groups["per_class"].items())
+    for name, mv in pairs:
+        if mv.ci95 is not None:
+            lo, hi = mv.ci95
+            assert 0.0 <= lo <= mv.value <= hi <= 1.0, (name, mv)
+            assert hi > lo, name
+    per_class = res.groups["per_class"]
+    for name in ("sheep", "cow", "suitcase", "umbrella"):  # in one or two images
+        assert per_class[name].ci95 is None
+        assert any(name in n and "no per-class interval" in n for n in res.notes), name
+    missing = [k for k, mv in per_class.items() if mv.value is not None and not math.isnan(mv.value)
+               and mv.ci95 is None]
+    note = next(n for n in res.notes if "no per-class interval" in n)
+    assert f"for {len(missing)} classes" in note
+    for name in ("airplane", "book", "microwave", "person"):
+        assert per_class[name].ci95 is not None
+
+
 # --- mergeable state ---------------------------------------------------------------------------
 
 

@@ -102,14 +102,110 @@ def test_ratio_ci_brackets_are_ordered_and_bounded(units: list[tuple[int, int]],
     assert ratios.min() - 1e-12 <= lo and hi <= ratios.max() + 1e-12
 
 
-def test_bias_corrected_interval_recentres_on_the_estimate() -> None:
+def test_bc_without_bias_equals_percentile_order_statistics() -> None:
+    """z0 = 0 (half the resamples below the value): BC is the plain percentile interval."""
+    boot = np.arange(1000.0) / 1000  # values 0.000 .. 0.999
+    lo, hi = stats.bc_percentile_interval(boot, 0.4995).bounds  # exactly 500 below
+    assert (lo, hi) == (boot[24], boot[975])  # floor(.025 * 999) = 24, ceil(.975 * 999) = 975
+
+
+def test_bc_moves_percentiles_not_values() -> None:
+    """A biased bootstrap (resamples centred above the estimate): BC moves the percentiles down,
+    stays inside the resamples' range and contains the estimate; where the plain interval misses
+    the estimate (over 97.5% of resamples on one side), |z0| > 1.96 and BC refuses."""
     rng = np.random.default_rng(0)
-    boot = rng.normal(0.5, 0.01, size=(2000, 2))
+    boot = np.clip(rng.normal(0.5, 0.02, size=2000), 0, 1)
+    point = 0.47  # ~6.7% of resamples below: z0 ~ -1.5
     plain = stats.percentile_interval(boot)
-    # unbiased column: the correction only shifts by the tiny sampling noise of the mean
-    fixed = stats.bias_corrected_interval(boot, np.array([0.5, 0.47]))
-    assert fixed[:, 0] == pytest.approx(plain[:, 0], abs=1e-3)
-    # biased column (resamples centred 0.03 above the estimate): plain misses, corrected brackets
-    assert not plain[0, 1] <= 0.47 <= plain[1, 1]
-    assert fixed[0, 1] <= 0.47 <= fixed[1, 1]
-    assert fixed[1, 1] - fixed[0, 1] == pytest.approx(plain[1, 1] - plain[0, 1])
+    (lo, hi), reasons = stats.bc_percentile_interval(boot, point)
+    assert reasons == [None]
+    assert boot.min() <= lo <= point <= hi <= boot.max()
+    assert lo < plain[0] and hi < plain[1]
+    z0 = sps.norm.ppf(np.mean(boot < point))
+    assert lo == np.sort(boot)[int(np.floor(sps.norm.cdf(2 * z0 - stats.Z95) * 1999))]
+    assert hi == np.sort(boot)[int(np.ceil(sps.norm.cdf(2 * z0 + stats.Z95) * 1999))]
+    far = 0.455
+    assert not plain[0] <= far <= plain[1]
+    iv = stats.bc_percentile_interval(boot, far)
+    assert iv.pair() is None and "degenerate" in iv.reasons[0]
+
+
+def test_bc_ties_count_half() -> None:
+    """An atom at the value is not a bias: 40% below, 20% tied, 40% above gives z0 = 0."""
+    boot = np.r_[np.linspace(0.1, 0.4, 400), np.full(200, 0.5), np.linspace(0.6, 0.9, 400)]
+    iv = stats.bc_percentile_interval(boot, 0.5 + 1e-12)  # equal within TIE_RTOL
+    assert iv.reasons == [None]
+    ref = np.sort(boot)[[int(np.floor(0.025 * 999)), int(np.ceil(0.975 * 999))]]
+    assert tuple(iv.bounds) == tuple(ref)
+
+
+def test_bc_refusals_have_reasons() -> None:
+    rng = np.random.default_rng(1)
+    good = rng.normal(0.5, 0.05, 1000)
+    few = rng.choice([0.2, 0.4, 0.6], 1000)  # 3 distinct values
+    flat = np.full(1000, 0.77)  # zero-width
+    onesided = np.abs(rng.normal(0, 0.1, 1000)) + 0.5  # all above the value
+    nan = np.full(1000, np.nan)
+    boot = np.column_stack([good, few, flat, onesided, nan, good])
+    point = np.array([0.5, 0.4, 0.77, 0.5, 0.3, np.nan])
+    iv = stats.bc_percentile_interval(boot, point)
+    assert iv.reasons[0] is None and iv.pair(0) is not None
+    assert "3 distinct" in iv.reasons[1] and "1 distinct" in iv.reasons[2]
+    assert "degenerate" in iv.reasons[3] and "no resample" in iv.reasons[4]
+    assert "undefined" in iv.reasons[5]
+    assert np.isnan(iv.bounds[:, 1:5]).all() and iv.pair(3) is None
+
+
+def test_bc_leaves_out_undefined_resamples() -> None:
+    rng = np.random.default_rng(2)
+    good = rng.normal(0.5, 0.05, 600)
+    with_nan = np.r_[good, np.full(400, np.nan)]
+    assert stats.bc_percentile_interval(with_nan, 0.5).pair() == stats.bc_percentile_interval(good, 0.5).pair()
+
+
+def test_percentile_intervals_guard() -> None:
+    boot = np.column_stack([np.arange(1000.0), np.repeat([1.0, 2.0], 500)])
+    iv = stats.percentile_intervals(boot)
+    np.testing.assert_allclose(iv.bounds[:, 0], np.percentile(np.arange(1000.0), [2.5, 97.5]))
+    assert iv.reasons[0] is None and "2 distinct" in iv.reasons[1]
+
+
+def test_bootstrap_intervals_and_ratio_interval() -> None:
+    rng = np.random.default_rng(5)
+    num = rng.integers(0, 5, size=200).astype(float)
+    den = rng.integers(1, 20, size=200).astype(float)
+    iv = stats.ratio_interval(num, den, resamples=500, seed=1)
+    lo, hi = iv.pair()
+    assert lo <= num.sum() / den.sum() <= hi
+    plain = stats.ratio_ci(num, den, resamples=500, seed=1)
+    assert lo == pytest.approx(plain[0], abs=0.01) and hi == pytest.approx(plain[1], abs=0.01)
+    one = stats.ratio_interval(num[:1], den[:1])
+    assert one.pair() is None and "only 1 unit" in one.reasons[0]
+    multi = stats.bootstrap_intervals(200, lambda c: np.column_stack([c @ num, c @ den]), 200, 0)
+    assert multi.bounds.shape == (2, 2) and multi.reasons == [None, None]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(0, 1), min_size=1, max_size=300), st.floats(0, 1))
+def test_bc_property_inside_and_contains(values: list[float], point: float) -> None:
+    """Any bootstrap distribution and value: an interval given lies within the resamples' range
+    and contains the value."""
+    boot = np.array(values)
+    iv = stats.bc_percentile_interval(boot, point)
+    pair = iv.pair()
+    if pair is not None:
+        assert boot.min() <= pair[0] or pair[0] == point
+        assert pair[1] <= boot.max() or pair[1] == point
+        assert pair[0] <= point <= pair[1]
+    else:
+        assert iv.reasons[0]
+
+
+@pytest.mark.parametrize("n", [37, 4999])
+def test_block_size_does_not_change_the_draws(n: int) -> None:
+    """Worker jobs take small blocks: the matrix is the same one seeded stream."""
+    whole = stats.resample_counts(n, 120, seed=4)
+    for rows in (1, 7, 25):
+        blocks = list(stats.iter_resample_counts(n, 120, seed=4, rows_per_block=rows))
+        assert max(len(b) for b in blocks) == rows
+        np.testing.assert_array_equal(np.concatenate(blocks), whole)

@@ -14,10 +14,14 @@ CI the bootstrap's full matching re-accumulates the whole maxDets=100 precision 
 engine's except for those entries. Either way, if the result strays from the engine's stats by
 more than 1e-9 (a matching bug), the engine's values are reported with a note.
 
-The 95% intervals are a bias-corrected percentile bootstrap over images
-(:mod:`gapbench.metrics.coco_bootstrap`): the per-image matching is done once, and each resample
-only re-accumulates with image multiplicities, using ``gapbench.metrics.stats``' resampling
-convention (seeded, shared by every metric).
+The 95% intervals are bias-corrected percentile (BC) bootstrap intervals over images
+(:mod:`gapbench.metrics.coco_bootstrap`, :func:`gapbench.metrics.stats.bc_percentile_interval`),
+per stat and per class: the per-image matching is done once, and each resample only
+re-accumulates with image multiplicities, using ``gapbench.metrics.stats``' resampling
+convention (seeded, shared by every metric). BC moves the percentiles, so an interval lies in
+[0, 1] and contains the reported value; where it cannot be given (a class in too few images: fewer
+than 20 distinct resampled APs; a degenerate bias correction) the stat or class has no interval
+and a note says why.
 
 Conventions (pycocotools' own): IoU thresholds ``linspace(.5, .95, 10)``, 101 recall points,
 maxDets 1/10/100 per image *and category*, inclusive area bounds on the GT ``area`` field, crowd
@@ -37,7 +41,7 @@ from gapbench.core.metric import FRACTION_UP, Metric, check_batch
 from gapbench.core.results import MetricValue, ScoreResult
 from gapbench.data.coco import CocoInput, validate_dt, validate_gt
 from gapbench.errors import InputError
-from gapbench.metrics.stats import DEFAULT_RESAMPLES, DEFAULT_SEED, MIN_UNITS
+from gapbench.metrics.stats import DEFAULT_RESAMPLES, DEFAULT_SEED, MIN_DISTINCT, MIN_UNITS
 
 METRIC_NAMES = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl")
 
@@ -117,6 +121,7 @@ def evaluate_coco(
     n_img = len(ev.params.imgIds)
     cis: dict[str, tuple[float, float]] = {}
     class_cis: dict[int, tuple[float, float]] = {}
+    class_reasons: dict[int, str] = {}
     exact: tuple[np.ndarray, dict[int, float]] | None = None
     if ci and bootstrap > 0:
         if n_img < MIN_UNITS:
@@ -133,6 +138,8 @@ def evaluate_coco(
             else:
                 cis = {n: boot.ci[n] for n in METRIC_NAMES if n in boot.ci}
                 class_cis = boot.class_ci
+                notes += [f"{n}: {boot.ci_reasons[n]}" for n in METRIC_NAMES if n in boot.ci_reasons]
+                class_reasons = boot.class_reasons
                 exact = boot.exact
                 if boot.exact_note:
                     notes.append(boot.exact_note)
@@ -155,18 +162,22 @@ def evaluate_coco(
         stats = [_nan(float(x)) for x in engine_stats]
         per_class = _per_class_ap(ev)
     metrics = {n: MetricValue(v, cis.get(n)) for n, v in zip(METRIC_NAMES, stats)}
+    # BC intervals contain the value by construction; never print one that does not
     outside = [n for n, mv in metrics.items() if mv.ci95 and not mv.ci95[0] <= mv.value <= mv.ci95[1]]
-    if outside:
-        notes.append(
-            f"{', '.join(outside)} outside its bias-corrected interval: the bootstrap distribution is "
-            "strongly skewed, so read the interval as the spread only"
-        )
+    for n in outside:
+        metrics[n] = MetricValue(metrics[n].value, None)
+        notes.append(f"{n}: interval does not contain the value (internal error): no interval")
     group = {}
     for cid, ap in per_class.items():
         key = names.get(cid, str(cid))
         if key in group:  # duplicate names: disambiguate by id
             key = f"{key} (id {cid})"
-        group[key] = MetricValue(ap, class_cis.get(cid) if not math.isnan(ap) else None)
+        cci = class_cis.get(cid) if not math.isnan(ap) else None
+        if cci is not None and not cci[0] <= ap <= cci[1]:
+            cci = None
+            class_reasons = {**class_reasons, cid: "interval does not contain the value (internal error)"}
+        group[key] = MetricValue(ap, cci)
+    notes += _class_interval_notes(class_reasons, names)
     n_without = sum(1 for v in per_class.values() if math.isnan(v))
     if n_without:
         notes.append(f"{n_without} categor{'y has' if n_without == 1 else 'ies have'} no ground truth: "
@@ -183,6 +194,26 @@ def evaluate_coco(
         "timing_s": {k: round(v, 4) for k, v in timing.items()},
     }
     return ScoreResult("coco", metrics, {"per_class": group}, info, notes, _image_records(inp))
+
+
+def _class_interval_notes(reasons: dict[int, str], names: dict[Any, str]) -> list[str]:
+    """One note per kind of refusal, naming the classes (their per-class AP has no interval)."""
+    kinds: dict[str, list[str]] = {}
+    for cid, why in reasons.items():
+        if "distinct resampled" in why:
+            kind = (f"fewer than {MIN_DISTINCT} distinct resampled APs (the class is in too few "
+                    "images for a bootstrap)")
+        elif "bias correction degenerate" in why:
+            kind = "a degenerate bias correction (over 97.5% of resamples on one side of the value)"
+        else:
+            kind = why.removesuffix(": no interval")
+        kinds.setdefault(kind, []).append(names.get(cid, str(cid)))
+    out = []
+    for kind, cls in kinds.items():
+        shown = ", ".join(cls[:12]) + (f" and {len(cls) - 12} more" if len(cls) > 12 else "")
+        out.append(f"no per-class interval for {len(cls)} class{'es' if len(cls) != 1 else ''} "
+                   f"({kind}): {shown}")
+    return out
 
 
 def _image_records(inp: CocoInput) -> list[dict[str, Any]]:

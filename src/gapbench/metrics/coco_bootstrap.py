@@ -29,10 +29,13 @@ pycocotools' ``precision[:, :, :, :, -1]`` from the full matching (exact per-seg
 ``np.repeat(env, cov)`` then zeros).
 
 Resampled interpolated AP is biased upward (the envelope is a running maximum, and noisier curves
-have higher maxima): on the 5,000-image benchmark the plain percentile interval of AP lay wholly
-above the point value. The intervals are therefore bias-corrected percentile intervals
-(``stats.bias_corrected_interval``: the bootstrap bias estimate is subtracted before taking
-percentiles); for AR the correction is negligible.
+have higher maxima), and a class seen in few images drops out of a resample's mean (or is carried
+by one or two images, so its resampled AP takes a handful of values): on the 5,000-image
+benchmark the plain percentile interval of AP lay wholly above the point value. The intervals
+are therefore bias-corrected percentile (BC) intervals (:func:`gapbench.metrics.stats.
+bc_percentile_interval`), per stat and per class, around the pycocotools-exact point values;
+where BC refuses (too few distinct resampled values, a degenerate bias correction) there is no
+interval and a reason instead (``CocoBootstrap.ci_reasons`` / ``class_reasons``).
 """
 from __future__ import annotations
 
@@ -44,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from gapbench.metrics.stats import bias_corrected_interval, iter_resample_counts
+from gapbench.metrics.stats import bc_percentile_interval, iter_resample_counts
 
 EPS = np.spacing(1)
 NAMES = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl")
@@ -56,6 +59,9 @@ class CocoBootstrap:
     point: np.ndarray  # the 12 stats at all-ones weights (-1 where undefined, as pycocotools)
     ci: dict[str, tuple[float, float]] = field(default_factory=dict)
     class_ci: dict[int, tuple[float, float]] = field(default_factory=dict)
+    # why a stat / class has no interval (only where refused; see stats.bc_percentile_interval)
+    ci_reasons: dict[str, str] = field(default_factory=dict)
+    class_reasons: dict[int, str] = field(default_factory=dict)
     error: str | None = None
     timing: dict[str, float] = field(default_factory=dict)
     # pycocotools-exact (12 stats, per-class AP) from the full matching; None if it failed its check
@@ -289,9 +295,10 @@ class Accumulator:
         """
         y += 1e-9
         k = y.astype(np.int32)  # y <= 100 + 1e-9, so k <= 100
-        cand = np.flatnonzero(self.above[k])
+        # near-integers first (a vectorised compare), then the 101-entry table on those few
+        cand = np.flatnonzero((y - k) < 2e-9)
         if len(cand):
-            cand = cand[(y[cand] - k[cand]) < 2e-9]
+            cand = cand[self.above[k[cand]]]
             k[cand] -= 1
         k += 1
         return k
@@ -432,8 +439,16 @@ def _nanmean(x: np.ndarray) -> np.ndarray:
         return np.where(cnt > 0, tot / np.maximum(cnt, 1), np.nan)
 
 
+def _workers() -> int:
+    """Threads for the resamples (numpy releases the GIL in the segmented scans): all cores, <= 8."""
+    import os
+
+    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(8, n))
+
+
 def bootstrap_coco(ev: Any, resamples: int, seed: int) -> CocoBootstrap:
-    """Percentile intervals of the 12 stats and per-class AP over image resamples."""
+    """BC percentile intervals of the 12 stats and per-class AP over image resamples."""
     t0 = time.perf_counter()
     mt = Matched(ev)
     if mt.error:
@@ -444,6 +459,9 @@ def bootstrap_coco(ev: Any, resamples: int, seed: int) -> CocoBootstrap:
     ones = np.ones((1, mt.nI), np.int32)
     point, class_point = acc.stats(ones)
     point = np.where(np.isnan(point[0]), -1.0, point[0])
+    # the draws come from one seeded stream in a fixed order (this thread), the linear sums are
+    # one matrix product per block here (BLAS inside the workers oversubscribes the cores), and
+    # the workers' results are joined in draw order: nothing depends on the number of threads
     jobs = []
     for counts in iter_resample_counts(mt.nI, resamples, seed):
         npig, ar = acc.linear(counts)
@@ -451,16 +469,10 @@ def bootstrap_coco(ev: Any, resamples: int, seed: int) -> CocoBootstrap:
             (counts[i:i + _BLOCK], (npig[i:i + _BLOCK], ar[i:i + _BLOCK]))
             for i in range(0, len(counts), _BLOCK)
         )
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    with ThreadPoolExecutor(max_workers=_workers()) as pool:
         results = list(pool.map(lambda job: acc.stats(*job), jobs))
     stats = np.concatenate([r[0] for r in results])
     per_class = np.concatenate([r[1] for r in results])
-    lo_hi = bias_corrected_interval(stats, np.where(point < 0, np.nan, point))
-    ci = {n: (float(lo_hi[0, i]), float(lo_hi[1, i])) for i, n in enumerate(NAMES)
-          if not (math.isnan(lo_hi[0, i]) or math.isnan(lo_hi[1, i]))}
-    c_lohi = bias_corrected_interval(per_class, class_point[0])
-    class_ci = {int(c): (float(c_lohi[0, k]), float(c_lohi[1, k])) for k, c in enumerate(mt.cat_ids)
-                if not math.isnan(c_lohi[0, k])}
     t3 = time.perf_counter()
     exact, exact_note = None, None
     from gapbench.metrics import coco_exact
@@ -472,5 +484,28 @@ def bootstrap_coco(ev: Any, resamples: int, seed: int) -> CocoBootstrap:
         exact = (stats_x, per_class_x)
     else:
         exact_note = "re-accumulated precision differs from the engine's (matching bug?)"
-    timing = {"match": t1 - t0, "index": t2 - t1, "resamples": t3 - t2, "exact": time.perf_counter() - t3}
-    return CocoBootstrap(point, ci, class_ci, timing=timing, exact=exact, exact_note=exact_note)
+    t4 = time.perf_counter()
+    # BC intervals around the values that will be reported (pycocotools-exact when available)
+    ref = np.asarray(exact[0], float) if exact is not None else point
+    ref = np.where(ref < 0, np.nan, ref)
+    cref = (np.array([exact[1].get(int(c), np.nan) for c in mt.cat_ids], float)
+            if exact is not None else class_point[0])
+    ci, ci_reasons, class_ci, class_reasons = {}, {}, {}, {}
+    iv = bc_percentile_interval(stats, ref)
+    for i, name in enumerate(NAMES):
+        pair = iv.pair(i)
+        if pair is not None:
+            ci[name] = pair
+        elif not math.isnan(ref[i]):
+            ci_reasons[name] = str(iv.reasons[i])
+    civ = bc_percentile_interval(per_class, cref)
+    for k, c in enumerate(mt.cat_ids):
+        pair = civ.pair(k)
+        if pair is not None:
+            class_ci[int(c)] = pair
+        elif not math.isnan(cref[k]):
+            class_reasons[int(c)] = str(civ.reasons[k])
+    timing = {"match": t1 - t0, "index": t2 - t1, "resamples": t3 - t2, "exact": t4 - t3,
+              "intervals": time.perf_counter() - t4}
+    return CocoBootstrap(point, ci, class_ci, ci_reasons, class_reasons, timing=timing, exact=exact,
+                         exact_note=exact_note)
