@@ -35,9 +35,11 @@ def display_name(path: str | PathLike[str]) -> str:
 
 def check_one_stdin(*paths: str | PathLike[str] | None) -> None:
     """Refuse more than one ``-``: standard input can be read only once."""
-    if sum(1 for p in paths if p is not None and is_stdin(p)) > 1:
-        raise InputError(STDIN_NAME, None, "at most one input read from standard input ('-')",
-                         "'-' given more than once")
+    n = sum(1 for p in paths if p is not None and is_stdin(p))
+    if n > 1:
+        raise InputError(
+            STDIN_NAME, None, f"at most one input read from standard input ('-' given {n} times)"
+        )
 
 
 def read_bytes(path: str | PathLike[str], *, allow_stdin: bool = False) -> bytes:
