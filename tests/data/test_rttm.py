@@ -61,19 +61,19 @@ def test_comments_blank_other_types_and_lenient_field_count(tmp_path: Path) -> N
     ("line", "expected"),
     [
         ("SPEAKER f1 1 0.0 1.0 <NA> <NA>", "10 fields"),
-        ("SPEAKER f1 1 abc 1.0 <NA> <NA> A <NA> <NA>", "a finite decimal number for start (field 4), got 'abc'"),
-        ("SPEAKER f1 1 1_0 1.0 <NA> <NA> A <NA> <NA>", "a finite decimal number for start (field 4), got '1_0'"),
-        ("SPEAKER f1 1 0 1_5 <NA> <NA> A <NA> <NA>", "a finite decimal number for duration (field 5), got '1_5'"),
-        ("SPEAKER f1 1 0 inf <NA> <NA> A <NA> <NA>", "for duration (field 5), got 'inf'"),
-        ("SPEAKER f1 1 0 1e999 <NA> <NA> A <NA> <NA>", "for duration (field 5), got '1e999'"),
-        ("SPEAKER f1 1 0 0x1p0 <NA> <NA> A <NA> <NA>", "for duration (field 5), got '0x1p0'"),
-        ("SPEAKER f1 1 \u0663 1 <NA> <NA> A <NA> <NA>", "for start (field 4), got '\u0663'"),  # Arabic-Indic 3
+        ("SPEAKER f1 1 abc 1.0 <NA> <NA> A <NA> <NA>", "a number for start (field 4) (plain decimal like 12, 0.5, 1e-3; no '_', nan or inf), got 'abc'"),
+        ("SPEAKER f1 1 1_0 1.0 <NA> <NA> A <NA> <NA>", "a number for start (field 4) (plain decimal like 12, 0.5, 1e-3; no '_', nan or inf), got '1_0'"),
+        ("SPEAKER f1 1 0 1_5 <NA> <NA> A <NA> <NA>", "a number for duration (field 5) (plain decimal like 12, 0.5, 1e-3; no '_', nan or inf), got '1_5'"),
+        ("SPEAKER f1 1 0 inf <NA> <NA> A <NA> <NA>", "for duration (field 5) (plain decimal like 12, 0.5, 1e-3; no '_', nan or inf), got 'inf'"),
+        ("SPEAKER f1 1 0 1e999 <NA> <NA> A <NA> <NA>", "for duration (field 5) (plain decimal like 12, 0.5, 1e-3; no '_', nan or inf), got '1e999'"),
+        ("SPEAKER f1 1 0 0x1p0 <NA> <NA> A <NA> <NA>", "for duration (field 5) (plain decimal like 12, 0.5, 1e-3; no '_', nan or inf), got '0x1p0'"),
+        ("SPEAKER f1 1 \u0663 1 <NA> <NA> A <NA> <NA>", "for start (field 4) (plain decimal like 12, 0.5, 1e-3; no '_', nan or inf), got '\u0663'"),  # Arabic-Indic 3
         ("SPEAKER f1 1 0 1 <NA> <NA> A <NA> <NA>\rSPEAKER f1 1 5 1 <NA> <NA> B <NA> <NA>", "a bare \\r"),
         ("speaker f1 1 0 1 <NA> <NA> A <NA> <NA>", "an RTTM type such as SPEAKER"),
         ("SPEAKR f1 1 0 1 <NA> <NA> A <NA> <NA>", "got 'SPEAKR'"),
         ("SPEAKER f1 1 0.0 -1.0 <NA> <NA> A <NA> <NA>", "a non-negative duration"),
         ("SPEAKER f1 1 -2.0 1.0 <NA> <NA> A <NA> <NA>", "a non-negative start"),
-        ("SPEAKER f1 1 nan 1.0 <NA> <NA> A <NA> <NA>", "a finite decimal number"),
+        ("SPEAKER f1 1 nan 1.0 <NA> <NA> A <NA> <NA>", "a number for start (field 4)"),
     ],
 )
 def test_bad_rttm_lines_name_file_and_line(tmp_path: Path, line: str, expected: str) -> None:
@@ -112,7 +112,7 @@ def test_non_utf8_file_names_line_and_byte_offset(tmp_path: Path) -> None:
 def test_plain_decimal_numbers_are_read(tmp_path: Path) -> None:
     text = "SPEAKER f1 1 .5 1. <NA> <NA> A <NA> <NA>\nSPEAKER f1 1 +2 1E-1 <NA> <NA> A <NA> <NA>\n"
     assert read_rttm(_write(tmp_path, text)) == {"f1": [Turn(0.5, 1.5, "A", 1), Turn(2.0, 2.1, "A", 2)]}
-    with pytest.raises(InputError, match=r"u\.uem: line 1: expected a finite decimal number for end \(field 4\), got '1_0'"):
+    with pytest.raises(InputError, match=r"u\.uem: line 1: expected a number for end \(field 4\) \(plain decimal.*, got '1_0'"):
         read_uem(_write(tmp_path, "f1 1 0 1_0\n", "u.uem"))
 
 

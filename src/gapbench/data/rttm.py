@@ -71,7 +71,8 @@ def _skip(line: str) -> bool:
 def _number(text: str, path: str | PathLike[str], lineno: int, field: str) -> float:
     value = float(text) if NUMBER.fullmatch(text) else math.nan
     if not math.isfinite(value):
-        raise InputError(path, lineno, f"a finite decimal number for {field}", text)
+        raise InputError(path, lineno, f"a number for {field} (plain decimal like 12, 0.5, 1e-3; "
+                         "no '_', nan or inf)", text)
     return value
 
 
