@@ -122,3 +122,67 @@ def test_roundtrip_many_lines(tmp_path: Path) -> None:
     rows = [{"id": f"u{i}", "ref": f"r {i}", "hyp": f"h {i}"} for i in range(100)]
     p = _write(tmp_path, "p.jsonl", "\n".join(json.dumps(r) for r in rows))
     assert [q.id for q in read_pairs_jsonl(p)] == [r["id"] for r in rows]
+
+
+def test_byte_order_mark_on_reference_files(refdata: Path, tmp_path: Path) -> None:
+    clean = refdata / "wer" / "pairs.jsonl"
+    bom = _write(tmp_path, "bom.jsonl", b"\xef\xbb\xbf" + clean.read_bytes())
+    assert read_pairs_jsonl(bom) == read_pairs_jsonl(clean)
+    pairs = read_pairs_jsonl(clean)
+    kaldi = "".join(f"{p.id} {p.ref}\n" for p in pairs).encode()
+    ref_clean = _write(tmp_path, "ref", kaldi)
+    ref_bom = _write(tmp_path, "ref_bom", b"\xef\xbb\xbf" + kaldi)
+    assert read_kaldi_text(ref_bom) == read_kaldi_text(ref_clean)
+    assert list(read_kaldi_text(ref_bom))[0] == pairs[0].id
+    assert join_kaldi(ref_bom, ref_clean) == join_kaldi(ref_clean, ref_clean)
+
+
+def test_bare_carriage_return_would_merge_lines(tmp_path: Path) -> None:
+    p = _write(tmp_path, "text", b"u1 a b\ru2 c\nu3 d\n")
+    with pytest.raises(InputError, match=r"text: line 1: expected lines ending in \\n or \\r\\n"):
+        read_kaldi_text(p)
+
+
+def test_crlf_kaldi(tmp_path: Path) -> None:
+    p = _write(tmp_path, "text", b"u1 a b \r\nu2\r\n\r\n")
+    assert read_kaldi_text(p) == {"u1": "a b", "u2": ""}
+
+
+def _stdin(monkeypatch: pytest.MonkeyPatch, data: bytes, binary: bool = True) -> None:
+    import io
+    import sys
+
+    stream = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8") if binary else io.StringIO(data.decode())
+    monkeypatch.setattr(sys, "stdin", stream)
+
+
+@pytest.mark.parametrize("binary", [True, False])
+def test_pairs_from_stdin(monkeypatch: pytest.MonkeyPatch, refdata: Path, binary: bool) -> None:
+    clean = refdata / "wer" / "pairs.jsonl"
+    _stdin(monkeypatch, b"\xef\xbb\xbf" + clean.read_bytes(), binary)
+    assert read_pairs_jsonl("-") == read_pairs_jsonl(clean)
+
+
+def test_stdin_errors_are_named_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
+    _stdin(monkeypatch, b'{"ref": "a", "hyp": "b"}\n{"ref": 3, "hyp": "b"}\n')
+    with pytest.raises(InputError, match=r'^<stdin>: line 2: expected "ref" to be a string'):
+        read_pairs_jsonl("-")
+    _stdin(monkeypatch, b"u1 a\n\xff\n")
+    with pytest.raises(InputError, match=r"^<stdin>: line 2: expected UTF-8 text, got 'byte 0xff at byte offset 5'"):
+        read_kaldi_text("-")
+    _stdin(monkeypatch, b"")
+    with pytest.raises(InputError, match=r"^<stdin>: expected at least one"):
+        read_kaldi_text("-")
+
+
+def test_kaldi_join_with_stdin(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    ref = _write(tmp_path, "ref.txt", "u1 a b\nu2 c\n")
+    _stdin(monkeypatch, b"u2 c\nu1 a x\n")
+    assert join_kaldi(ref, "-") == [TextPair("a b", "a x", "u1"), TextPair("c", "c", "u2")]
+    _stdin(monkeypatch, b"u1 a\n")
+    with pytest.raises(InputError, match=r"^<stdin>: expected the same utterance ids as .*ref.txt; 1 id\(s\) only in"):
+        join_kaldi(ref, "-")
+    _stdin(monkeypatch, b"u1 a\n")
+    with pytest.raises(InputError) as info:
+        join_kaldi("-", "-")
+    assert str(info.value) == "<stdin>: expected at most one input read from standard input ('-' given 2 times)"

@@ -13,7 +13,17 @@ refuse it instead:
 * boxes with a **negative** width or height (the IoU of such a box is meaningless);
 * duplicate image / category / annotation ids, and annotation id 0 (pycocotools uses annotation
   ids as match markers where 0 means "unmatched", so a match to GT id 0 is silently a miss);
-* a GT annotation without ``area`` (the area ranges use the GT ``area`` field, not the box).
+* a GT annotation without ``area`` (the area ranges use the GT ``area`` field, not the box);
+* for ``segm``, in the GT and the detections: an RLE whose ``size`` is not the image's
+  ``[height, width]``, ``counts`` that do not decode to ``height * width`` pixels (see
+  :mod:`gapbench.data.coco_masks`), polygons with fewer than 6 numbers, an odd count or
+  non-finite coordinates (the engines decode masks unchecked: a wrong number or a crash).
+
+Files are UTF-8 (a leading byte-order mark is ignored; a bad byte is named by line and offset).
+In-memory detections may hold NumPy scalars and arrays wherever JSON has a number or a list
+(``np.float32`` scores, ``np.int64`` ids, an array ``bbox``) and ``bytes`` RLE counts (as
+``pycocotools.mask.encode`` returns them): such records are replaced, in the list given, by
+plain-Python copies (the caller's dicts are not changed); booleans are still refused.
 
 Accepted with a note: detection boxes of zero width or height (their IoU with any GT is 0, so
 they are false positives, exactly as in pycocotools), and an empty detection list (every AP and
@@ -28,6 +38,8 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
+from gapbench.data.coco_masks import bad_rle_strings, rle_problem
+from gapbench.data.textfile import read_text
 from gapbench.errors import InputError
 
 IOU_TYPES = ("bbox", "segm")
@@ -55,7 +67,7 @@ def read_json(src: Any, default_name: str) -> tuple[Any, bool]:
     if not isinstance(src, (str, PathLike)):
         return src, False
     path = Path(src)
-    text = path.read_text(encoding="utf-8")  # FileNotFoundError is reported by the CLI
+    text = read_text(path)  # FileNotFoundError is reported by the CLI
     if not text.strip():
         raise InputError(path, None, "a JSON document", "an empty file")
     try:
@@ -79,13 +91,74 @@ def _check_box(box: Any, file: str, rec: str, what: str) -> None:
         raise InputError(file, rec, f"{what} with non-negative width and height", box)
 
 
-def _check_segm(seg: Any, file: str, rec: str) -> None:
+class _Masks:
+    """RLE strings met while checking one file, checked together (vectorised) at the end."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.recs: list[str] = []
+        self.strings: list[str] = []
+        self.totals: list[int] = []
+        self.order: list[int] = []
+
+    def add(self, order: int, rec: str, counts: str, total: int) -> None:
+        self.order.append(order)
+        self.recs.append(rec)
+        self.strings.append(counts)
+        self.totals.append(total)
+
+    def check(self, before: int | None = None) -> None:
+        """Raise for the first bad string (only those met before record ``before``)."""
+        n = len(self.strings) if before is None else sum(1 for o in self.order if o < before)
+        bad = bad_rle_strings(self.strings[:n], self.totals[:n])
+        if bad:
+            j = bad[0]
+            problem = rle_problem(self.strings[j], self.totals[j]) or "it does not decode"
+            raise InputError(self.file, self.recs[j], "'counts' a compressed COCO RLE of the image's "
+                             f"height*width pixels ({problem})", self.strings[j])
+
+
+def _is_count(x: Any) -> bool:
+    return type(x) is int and x >= 0
+
+
+def _check_segm(
+    seg: Any, file: str, rec: str, hw: tuple[Any, Any] | None, masks: _Masks, order: int,
+    *, polygons: bool = True, list_counts: bool = True,
+) -> None:
     if isinstance(seg, dict):
         if "counts" not in seg or "size" not in seg:
             raise InputError(file, rec, "an RLE segmentation with 'counts' and 'size'", sorted(seg))
+        size, counts = seg["size"], seg["counts"]
+        if not (isinstance(size, list) and len(size) == 2 and all(_is_count(v) for v in size)):
+            raise InputError(file, rec, "RLE 'size' as [height, width], two non-negative integers", size)
+        if hw is not None and (size[0] != hw[0] or size[1] != hw[1]):
+            raise InputError(file, rec, f"RLE 'size' equal to the image's [height, width] = "
+                             f"[{hw[0]:g}, {hw[1]:g}]", size)
+        total = size[0] * size[1]
+        if type(counts) is str:
+            masks.add(order, rec, counts, total)
+        elif isinstance(counts, list) and list_counts:
+            if not all(_is_count(v) for v in counts) or sum(counts) != total:
+                got = f"sum {sum(counts)}" if all(_is_count(v) for v in counts) else counts
+                raise InputError(file, rec, "uncompressed RLE 'counts': non-negative integers summing to "
+                                 f"height*width = {total}", got)
+        elif isinstance(counts, list):
+            raise InputError(file, rec, "RLE 'counts' as a compressed string (pycocotools.mask.encode); "
+                             "the engine cannot read a counts list in detections without a 'bbox'",
+                             type(counts).__name__)
+        else:
+            raise InputError(file, rec, "RLE 'counts' as a compressed string or a list of integers", counts)
+    elif isinstance(seg, list) and polygons:
+        if not seg:
+            raise InputError(file, rec, "polygon segmentation: at least one polygon", seg)
+        for poly in seg:
+            if not (isinstance(poly, list) and len(poly) >= 6 and len(poly) % 2 == 0
+                    and all(type(v) in _NUM for v in poly) and math.isfinite(math.fsum(poly))):
+                raise InputError(file, rec, "polygon segmentation: lists of >= 3 (x, y) pairs of "
+                                 "finite numbers (an even count >= 6)", poly)
     elif isinstance(seg, list):
-        if not seg or not all(isinstance(p, list) and len(p) >= 6 and len(p) % 2 == 0 for p in seg):
-            raise InputError(file, rec, "polygon segmentation: lists of >= 3 (x, y) pairs", seg)
+        raise InputError(file, rec, "an RLE segmentation dict (or a 'bbox')", type(seg).__name__)
     else:
         raise InputError(file, rec, "'segmentation' as polygons or an RLE dict", seg)
 
@@ -103,6 +176,7 @@ def validate_gt(gt: Any, file: str, iou_type: str) -> None:
     if not gt["images"]:
         raise InputError(file, None, "at least one entry in 'images'")
     img_ids: set[Any] = set()
+    sizes: dict[Any, tuple[Any, Any]] = {}
     for i, img in enumerate(gt["images"]):
         rec = f"images index {i}"
         if not isinstance(img, dict) or "id" not in img:
@@ -112,8 +186,10 @@ def validate_gt(gt: Any, file: str, iou_type: str) -> None:
             raise InputError(file, rec, "an integer image id", iid)
         if iid in img_ids:
             raise InputError(file, f"{rec} (id {iid!r})", "unique image ids (duplicate)")
-        if iou_type == "segm" and not (_is_num(img.get("height")) and _is_num(img.get("width"))):
-            raise InputError(file, f"{rec} (id {iid!r})", "'height' and 'width' (needed for segm)")
+        if iou_type == "segm":
+            if not (_finite(img.get("height")) and _finite(img.get("width"))):
+                raise InputError(file, f"{rec} (id {iid!r})", "'height' and 'width' (needed for segm)")
+            sizes[iid] = (img["height"], img["width"])
         img_ids.add(iid)
     cat_ids: set[Any] = set()
     for i, cat in enumerate(gt["categories"]):
@@ -127,34 +203,47 @@ def validate_gt(gt: Any, file: str, iou_type: str) -> None:
         cat_ids.add(cat["id"])
     ann_ids: set[Any] = set()
     geom = "bbox" if iou_type == "bbox" else "segmentation"
+    masks = _Masks(file)
     for i, ann in enumerate(gt["annotations"]):
-        if not isinstance(ann, dict):
-            raise InputError(file, f"annotation index {i}", "an annotation object", ann)
-        aid = ann.get("id")
-        rec = f"annotation index {i} (id {aid!r})"
-        for key in ("id", "image_id", "category_id", "area", geom):
-            if key not in ann:
-                raise InputError(file, rec, f"a '{key}' field")
-        if type(aid) is not int or aid == 0:
-            raise InputError(file, rec, "a non-zero integer annotation id "
-                             "(pycocotools treats id 0 as 'unmatched')", aid)
-        if aid in ann_ids:
-            raise InputError(file, rec, "unique annotation ids (duplicate)")
-        ann_ids.add(aid)
-        if ann["image_id"] not in img_ids or type(ann["image_id"]) is bool:
-            raise _id_mismatch(file, rec, ann["image_id"], img_ids, "image_id", "'images'", "annotation")
-        if ann["category_id"] not in cat_ids or type(ann["category_id"]) is bool:
-            raise _id_mismatch(file, rec, ann["category_id"], cat_ids, "category_id", "'categories'",
-                               "annotation")
-        if not _finite(ann["area"]) or ann["area"] < 0:
-            raise InputError(file, rec, "'area' as a finite non-negative number", ann["area"])
-        if "bbox" in ann:
-            _check_box(ann["bbox"], file, rec, "'bbox'")
-        if iou_type == "segm":
-            _check_segm(ann["segmentation"], file, rec)
-        crowd = ann.get("iscrowd", 0)
-        if crowd not in (0, 1) or type(crowd) not in (int, bool):
-            raise InputError(file, rec, "'iscrowd' 0 or 1", crowd)
+        try:
+            _check_annotation(i, ann, file, iou_type, geom, img_ids, cat_ids, ann_ids, sizes, masks)
+        except InputError:
+            masks.check(before=i)  # a bad mask in an earlier record is the first error
+            raise
+    masks.check()
+
+
+def _check_annotation(
+    i: int, ann: Any, file: str, iou_type: str, geom: str, img_ids: set[Any], cat_ids: set[Any],
+    ann_ids: set[Any], sizes: dict[Any, tuple[Any, Any]], masks: _Masks,
+) -> None:
+    if not isinstance(ann, dict):
+        raise InputError(file, f"annotation index {i}", "an annotation object", ann)
+    aid = ann.get("id")
+    rec = f"annotation index {i} (id {aid!r})"
+    for key in ("id", "image_id", "category_id", "area", geom):
+        if key not in ann:
+            raise InputError(file, rec, f"a '{key}' field")
+    if type(aid) is not int or aid == 0:
+        raise InputError(file, rec, "a non-zero integer annotation id "
+                         "(pycocotools treats id 0 as 'unmatched')", aid)
+    if aid in ann_ids:
+        raise InputError(file, rec, "unique annotation ids (duplicate)")
+    ann_ids.add(aid)
+    if ann["image_id"] not in img_ids or type(ann["image_id"]) is bool:
+        raise _id_mismatch(file, rec, ann["image_id"], img_ids, "image_id", "'images'", "annotation")
+    if ann["category_id"] not in cat_ids or type(ann["category_id"]) is bool:
+        raise _id_mismatch(file, rec, ann["category_id"], cat_ids, "category_id", "'categories'",
+                           "annotation")
+    if not _finite(ann["area"]) or ann["area"] < 0:
+        raise InputError(file, rec, "'area' as a finite non-negative number", ann["area"])
+    if "bbox" in ann:
+        _check_box(ann["bbox"], file, rec, "'bbox'")
+    if iou_type == "segm":
+        _check_segm(ann["segmentation"], file, rec, sizes.get(ann["image_id"]), masks, i)
+    crowd = ann.get("iscrowd", 0)
+    if crowd not in (0, 1) or type(crowd) not in (int, bool):
+        raise InputError(file, rec, "'iscrowd' 0 or 1", crowd)
 
 
 def _id_mismatch(
@@ -174,15 +263,23 @@ def _id_mismatch(
 
 
 def validate_dt(dt: Any, file: str, gt: dict[str, Any], gt_file: str, iou_type: str) -> list[str]:
-    """Check a detection list against the GT; return notes (zero-size boxes)."""
+    """Check a detection list against the GT; return notes (zero-size boxes).
+
+    Records holding NumPy values (or ``bytes`` RLE counts) are replaced in ``dt`` by
+    plain-Python copies first (see the module docstring)."""
     if not isinstance(dt, list):
         raise InputError(file, None, "a JSON list of detections", type(dt).__name__)
     img_ids = {img["id"] for img in gt["images"]}
     cat_ids = {cat["id"] for cat in gt["categories"]}
-    use_box = iou_type == "bbox" or (dt and isinstance(dt[0], dict) and dt[0].get("bbox"))
-    n_zero = _fast_check(dt, img_ids, cat_ids) if use_box else None
-    if n_zero is None:  # something is wrong (or segm): the record-by-record check says what
-        n_zero = _slow_check(dt, file, img_ids, cat_ids, gt_file, use_box)
+    if dt:
+        dt[0] = _plain_record(dt[0])
+    first = dt[0] if dt and isinstance(dt[0], dict) else {}
+    # the engine's loadRes: boxes when the first record has a non-empty 'bbox', else masks
+    use_box = iou_type == "bbox" or ("bbox" in first and first["bbox"] != [])
+    n_zero = _fast_check(dt, img_ids, cat_ids) if iou_type == "bbox" else None
+    if n_zero is None:  # something is wrong (or numpy, or segm): the record-by-record check
+        sizes = {img["id"]: (img.get("height"), img.get("width")) for img in gt["images"]}
+        n_zero = _slow_check(dt, file, img_ids, cat_ids, gt_file, use_box, iou_type, sizes)
     notes = []
     if n_zero:
         notes.append(f"{n_zero} detection(s) have a box of zero width or height; "
@@ -190,6 +287,32 @@ def validate_dt(dt: Any, file: str, gt: dict[str, Any], gt_file: str, iou_type: 
     if not dt:
         notes.append("no detections: every AP and AR is 0 for categories with ground truth")
     return notes
+
+
+def _plain(v: Any) -> Any:
+    """``v`` with NumPy scalars/arrays (and ``bytes``) as plain Python; ``v`` itself if none."""
+    t = type(v)
+    if t is int or t is float or t is str:
+        return v
+    if t is list:
+        out = [_plain(x) for x in v]
+        return v if all(a is b for a, b in zip(out, v)) else out
+    if t is dict:
+        new = {k: _plain(x) for k, x in v.items()}
+        return v if all(new[k] is x for k, x in v.items()) else new
+    if t is bytes:
+        try:
+            return v.decode("ascii")
+        except UnicodeDecodeError:
+            return v
+    module = getattr(t, "__module__", "")
+    if module == "numpy" and hasattr(v, "tolist"):
+        return _plain(v.tolist())  # np.generic.tolist() is the Python scalar; np.bool_ -> bool
+    return v
+
+
+def _plain_record(d: Any) -> Any:
+    return _plain(d) if type(d) is dict else d
 
 
 def _fast_check(dt: list[Any], img_ids: set[Any], cat_ids: set[Any]) -> int | None:
@@ -227,38 +350,58 @@ def _fast_check(dt: list[Any], img_ids: set[Any], cat_ids: set[Any]) -> int | No
 
 
 def _slow_check(
-    dt: list[Any], file: str, img_ids: set[Any], cat_ids: set[Any], gt_file: str, use_box: Any
+    dt: list[Any], file: str, img_ids: set[Any], cat_ids: set[Any], gt_file: str, use_box: bool,
+    iou_type: str, sizes: dict[Any, tuple[Any, Any]],
 ) -> int:
+    masks = _Masks(file)
     n_zero = 0
-    for i, d in enumerate(dt):
-        rec = f"detection index {i}"
-        if not isinstance(d, dict):
-            raise InputError(file, rec, "a detection object", d)
-        for key in ("image_id", "category_id", "score"):
-            if key not in d:
-                raise InputError(file, rec, f"a '{key}' field")
-        if d["image_id"] not in img_ids or type(d["image_id"]) is bool:
-            raise _id_mismatch(file, rec, d["image_id"], img_ids, "image_id", gt_file)
-        if d["category_id"] not in cat_ids or type(d["category_id"]) is bool:
-            raise _id_mismatch(file, rec, d["category_id"], cat_ids, "category_id", gt_file)
-        s = d["score"]
-        if not _finite(s):
-            raise InputError(file, rec, "'score' as a finite number", s)
-        if use_box:
-            if "bbox" not in d:
-                raise InputError(file, rec, "a 'bbox' field (like the first detection)")
-            box = d["bbox"]
-            _check_box(box, file, rec, "'bbox'")
-            if box[2] == 0 or box[3] == 0:
-                n_zero += 1
-        else:
-            if "segmentation" not in d:
-                raise InputError(file, rec, "a 'segmentation' field (or a 'bbox')")
-            seg = d["segmentation"]
-            if not isinstance(seg, dict):
-                raise InputError(file, rec, "an RLE segmentation dict (or a 'bbox')", type(seg).__name__)
-            _check_segm(seg, file, rec)
+    for i in range(len(dt)):
+        try:
+            d = dt[i] = _plain_record(dt[i])
+            n_zero += _check_detection(i, d, file, img_ids, cat_ids, gt_file, use_box, iou_type, sizes, masks)
+        except InputError:
+            masks.check(before=i)  # a bad mask in an earlier record is the first error
+            raise
+    masks.check()
     return n_zero
+
+
+def _check_detection(
+    i: int, d: Any, file: str, img_ids: set[Any], cat_ids: set[Any], gt_file: str, use_box: bool,
+    iou_type: str, sizes: dict[Any, tuple[Any, Any]], masks: _Masks,
+) -> int:
+    """Check one detection; 1 if its box has zero width or height, else 0."""
+    rec = f"detection index {i}"
+    if not isinstance(d, dict):
+        raise InputError(file, rec, "a detection object", d)
+    for key in ("image_id", "category_id", "score"):
+        if key not in d:
+            raise InputError(file, rec, f"a '{key}' field")
+    if type(d["image_id"]) not in (int, str):  # 3.0 == 3 would pass the lookup
+        raise InputError(file, rec, "an integer (or string) image_id", d["image_id"])
+    if d["image_id"] not in img_ids:
+        raise _id_mismatch(file, rec, d["image_id"], img_ids, "image_id", gt_file)
+    if type(d["category_id"]) is not int:
+        raise InputError(file, rec, "an integer category_id", d["category_id"])
+    if d["category_id"] not in cat_ids:
+        raise _id_mismatch(file, rec, d["category_id"], cat_ids, "category_id", gt_file)
+    s = d["score"]
+    if not _finite(s):
+        raise InputError(file, rec, "'score' as a finite number", s)
+    zero = 0
+    if use_box:
+        if "bbox" not in d:
+            raise InputError(file, rec, "a 'bbox' field (like the first detection)")
+    elif iou_type == "segm" and "segmentation" not in d:
+        raise InputError(file, rec, "a 'segmentation' field (or a 'bbox')")
+    if "bbox" in d and (use_box or iou_type == "segm"):
+        box = d["bbox"]
+        _check_box(box, file, rec, "'bbox'")
+        zero = int(box[2] == 0 or box[3] == 0) if use_box else 0
+    if iou_type == "segm" and "segmentation" in d:
+        _check_segm(d["segmentation"], file, rec, sizes.get(d["image_id"]), masks, i,
+                    polygons=use_box, list_counts=use_box)
+    return zero
 
 
 def load_coco(gt: Any, dt: Any, iou_type: str = "bbox") -> CocoInput:
@@ -269,6 +412,8 @@ def load_coco(gt: Any, dt: Any, iou_type: str = "bbox") -> CocoInput:
     gt_obj, gt_owned = read_json(gt, gt_file)
     validate_gt(gt_obj, gt_file, iou_type)
     dt_obj, dt_owned = read_json(dt, dt_file)
+    if not dt_owned and isinstance(dt_obj, list):
+        dt_obj = list(dt_obj)  # validate_dt may replace records holding NumPy values
     if isinstance(dt_obj, dict) and "annotations" in dt_obj and isinstance(dt_obj["annotations"], list):
         raise InputError(dt_file, None, "a JSON list of detections (this looks like a ground-truth file)")
     notes = validate_dt(dt_obj, dt_file, gt_obj, gt_file, iou_type)

@@ -4,31 +4,45 @@ RTTM (NIST Rich Transcription Time Marked), one turn per line::
 
     SPEAKER <file> <chan> <start> <dur> <NA> <NA> <speaker> <NA> <NA>
 
+* Files are UTF-8 (a leading byte-order mark is ignored), lines end in ``\n`` or ``\r\n`` (see
+  :mod:`gapbench.data.textfile`).
 * Blank lines and lines starting with ``;;`` (NIST comments) or ``#`` are skipped.
-* Only ``SPEAKER`` lines are turns; every other type (``SPKR-INFO``, ``LEXEME``, ``NOSCORE``...)
-  is ignored, as pyannote.database's ``load_rttm`` and md-eval do.
+* Only ``SPEAKER`` lines are turns; the other RTTM types of the NIST RT evaluation plan
+  (``SPKR-INFO``, ``LEXEME``, ``NOSCORE``...) are ignored, as pyannote.database's ``load_rttm``
+  and md-eval do. An unknown type (``speaker``, ``SPEAKR``) is refused rather than dropped.
 * dscore requires exactly 10 fields. We need only fields 1-8 and their positions are fixed, so a
   ``SPEAKER`` line with at least 8 fields is accepted (9-field files written by some tools, or
   11-field ones with an extra slot, are unambiguous); fewer than 8 is an error.
 * The channel is not used: turns are keyed by file id, like dscore and pyannote.
-* ``start`` and ``dur`` must be finite numbers, ``start >= 0`` and ``dur >= 0``. A zero-duration
+* ``start`` and ``dur`` must be plain decimal numbers (``12``, ``0.5``, ``.5``, ``1e-3``; ASCII
+  digits only: no ``1_0``, which Python's ``float`` reads as 10, no ``nan``/``inf``, no
+  non-ASCII digits), ``start >= 0`` and ``dur >= 0``. A zero-duration
   turn is kept here and contributes nothing to any score (pyannote drops empty segments).
 * Identical or overlapping turns of the same speaker are kept as separate turns (as
   pyannote.database does); see :mod:`gapbench.metrics.der` for what that means for DER.
 
-UEM, one scored region per line: ``<file> <chan> <start> <end>`` (several lines per file allowed).
+UEM, one scored region per line: ``<file> <chan> <start> <end>`` (several lines per file allowed),
+with the same number, encoding, comment and line-ending rules.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from os import PathLike
-from pathlib import Path
 
+from gapbench.data.textfile import read_lines
 from gapbench.errors import InputError
 
 RTTM_MIN_FIELDS = 8  # SPEAKER file chan start dur ortho stype speaker (conf slat optional)
+# The RTTM types of the NIST RT-09 evaluation plan (md-eval's list); only SPEAKER carries turns.
+RTTM_TYPES = frozenset({
+    "SEGMENT", "NOSCORE", "NO_RT_METADATA", "LEXEME", "NON-LEX", "NON-SPEECH", "FILLER", "EDIT",
+    "IP", "CB", "A/P", "SU", "SPEAKER", "SPKR-INFO",
+})
+# A plain decimal number with an optional exponent, ASCII digits only (no "1_0", "nan", "inf").
+NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 @dataclass(frozen=True)
@@ -46,11 +60,7 @@ class Turn:
 
 
 def _lines(path: str | PathLike[str]) -> list[str]:
-    p = Path(path)
-    try:
-        return p.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError as exc:
-        raise InputError(p, None, "a UTF-8 text file", f"undecodable byte at offset {exc.start}") from None
+    return read_lines(path)
 
 
 def _skip(line: str) -> bool:
@@ -59,12 +69,10 @@ def _skip(line: str) -> bool:
 
 
 def _number(text: str, path: str | PathLike[str], lineno: int, field: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise InputError(path, lineno, f"a number for {field}", text) from None
+    value = float(text) if NUMBER.fullmatch(text) else math.nan
     if not math.isfinite(value):
-        raise InputError(path, lineno, f"a finite number for {field}", text)
+        raise InputError(path, lineno, f"a number for {field} (plain decimal like 12, 0.5, 1e-3; "
+                         "no '_', nan or inf)", text)
     return value
 
 
@@ -76,6 +84,9 @@ def parse_rttm_lines(lines: list[str], path: str | PathLike[str] = "<rttm>") -> 
             continue
         fields = line.split()
         if fields[0] != "SPEAKER":
+            if fields[0] not in RTTM_TYPES:
+                raise InputError(path, lineno, "an RTTM type such as SPEAKER (case-sensitive; one of "
+                                 + ", ".join(sorted(RTTM_TYPES)) + ")", fields[0])
             continue  # other RTTM types carry no speaker turns
         if len(fields) < RTTM_MIN_FIELDS:
             raise InputError(

@@ -8,7 +8,9 @@
   A reference and a hypothesis file are joined on utterance id, in reference-file order; every id
   must be in both files.
 
-Files are read as UTF-8 (a leading byte-order mark is ignored). Every problem raises
+Files are read as UTF-8 (a leading byte-order mark is ignored), lines end in ``\n`` or ``\r\n``
+(see :mod:`gapbench.data.textfile`). A path of ``-`` reads standard input (named ``<stdin>`` in
+errors); only one input of a call may be ``-``. Every problem raises
 :class:`gapbench.errors.InputError` naming the file and the 1-based line number.
 """
 
@@ -17,9 +19,9 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
-from pathlib import Path
 from typing import NamedTuple
 
+from gapbench.data.textfile import check_one_stdin, display_name, read_lines
 from gapbench.errors import InputError
 
 MAX_IDS_SHOWN = 5
@@ -33,30 +35,14 @@ class TextPair(NamedTuple):
     id: str | None = None
 
 
-def _decode(path: Path, number: int, raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(path, number, "UTF-8 text", raw[max(0, exc.start - 10) : exc.end + 10]) from None
-
-
-def _lines(path: Path) -> Iterable[tuple[int, str]]:
-    """``(line_number, text)`` for each non-blank line; lines end at ``\n`` only (``\r\n`` too)."""
-    data = path.read_bytes()
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        lines = data.decode("utf-8").split("\n")
-    except UnicodeDecodeError:  # find the line to report
-        lines = [_decode(path, k, raw) for k, raw in enumerate(data.split(b"\n"), start=1)]
-    for number, line in enumerate(lines, start=1):
-        if line.endswith("\r"):
-            line = line[:-1]
+def _lines(path: str | os.PathLike[str]) -> Iterable[tuple[int, str]]:
+    """``(line_number, text)`` for each non-blank line (``-``: standard input)."""
+    for number, line in enumerate(read_lines(path, allow_stdin=True), start=1):
         if line and not line.isspace():
             yield number, line
 
 
-def _id_of(value: object, path: Path, number: int) -> str:
+def _id_of(value: object, path: str, number: int) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise InputError(path, number, '"id" to be a string or an integer', value)
     return str(value)
@@ -70,7 +56,7 @@ class PairColumns(NamedTuple):
     ids: list[str] | None
 
 
-def _check_record(path: Path, number: int, obj: object) -> None:
+def _check_record(path: str, number: int, obj: object) -> None:
     """Raise the precise error for a record the fast path rejected."""
     if not isinstance(obj, dict):
         raise InputError(path, number, 'a JSON object with "ref" and "hyp"', obj)
@@ -83,14 +69,15 @@ def _check_record(path: Path, number: int, obj: object) -> None:
 
 def read_pairs_columns(path: str | os.PathLike[str]) -> PairColumns:
     """Read a ``{"id"?, "ref", "hyp"}`` JSON Lines file into columns (see the module docstring)."""
-    path = Path(path)
+    lines = _lines(path)
+    path = display_name(path)
     loads = json.loads
     refs: list[str] = []
     hyps: list[str] = []
     ids: list[str] = []
     seen: dict[str, int] = {}
     has_ids: bool | None = None
-    for number, line in _lines(path):
+    for number, line in lines:
         try:
             obj = loads(line)
         except json.JSONDecodeError as exc:
@@ -136,10 +123,11 @@ def read_pairs_jsonl(path: str | os.PathLike[str]) -> list[TextPair]:
 
 def read_kaldi_text(path: str | os.PathLike[str]) -> dict[str, str]:
     """Read a Kaldi ``text`` file into ``{utt_id: "word word ..."}`` (file order)."""
-    path = Path(path)
+    lines = _lines(path)
+    path = display_name(path)
     texts: dict[str, str] = {}
     lines_of: dict[str, int] = {}
-    for number, line in _lines(path):
+    for number, line in lines:
         parts = line.split(maxsplit=1)
         uid = parts[0]
         if uid in texts:
@@ -173,7 +161,8 @@ def check_same_ids(a_ids: Iterable[str], b_ids: Iterable[str], a_name: object, b
 
 def join_kaldi(ref_file: str | os.PathLike[str], hyp_file: str | os.PathLike[str]) -> list[TextPair]:
     """Join Kaldi reference and hypothesis files on utterance id (reference order)."""
+    check_one_stdin(ref_file, hyp_file)
     refs = read_kaldi_text(ref_file)
     hyps = read_kaldi_text(hyp_file)
-    check_same_ids(refs, hyps, ref_file, hyp_file)
+    check_same_ids(refs, hyps, display_name(ref_file), display_name(hyp_file))
     return [TextPair(text, hyps[uid], uid) for uid, text in refs.items()]
