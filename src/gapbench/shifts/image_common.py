@@ -8,6 +8,7 @@ reference's time. Arrays are float images in [0, 1] unless a docstring says othe
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -147,20 +148,24 @@ def _white_level(x: np.ndarray) -> float:
 
 
 def as_image(x: Any, family: str) -> tuple[np.ndarray, float, bool]:
-    """(float64 H x W x C image on 0..255, white level, was uint8), or InputError."""
+    """(H x W x C image on the 0..255 scale, white level, was uint8), or InputError.
+
+    uint8 images pass through uncopied (every family reads them as 0..255); float images are
+    rescaled to 0..255 as float64.
+    """
     arr = np.asarray(x)
     where = f"shift {family!r} input"
-    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (1, 3)):
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (1, 3)) or 0 in arr.shape:
         raise InputError(None, where, "an image of shape H x W, H x W x 1 or H x W x 3", arr.shape)
     if arr.dtype == np.uint8:
-        white, is_u8 = 255.0, True
+        img, white, is_u8 = arr, 255.0, True
     elif np.issubdtype(arr.dtype, np.floating):
-        if not np.all(np.isfinite(arr)) or (arr.size and arr.min() < 0):
+        if not np.all(np.isfinite(arr)) or arr.min() < 0:
             raise InputError(None, where, "finite, non-negative pixel values")
         white, is_u8 = _white_level(arr), False
+        img = arr.astype(np.float64) * (255.0 / white)
     else:
         raise InputError(None, where, "uint8 or float pixels", str(arr.dtype))
-    img = arr.astype(np.float64) * (255.0 / white)
     return (img[..., None] if img.ndim == 2 else img), white, is_u8
 
 
@@ -168,7 +173,7 @@ def finish_image(y: np.ndarray, like: np.ndarray, white: float, is_u8: bool) -> 
     """Back to the input's layout and type: uint8 by truncation, floats on their white level."""
     y = y.reshape(like.shape) if y.size == like.size else y
     if is_u8:
-        return np.clip(y, 0, 255).astype(np.uint8)
+        return y if y.dtype == np.uint8 else np.clip(y, 0, 255).astype(np.uint8)
     return (y * (white / 255.0)).astype(np.asarray(like).dtype)
 
 

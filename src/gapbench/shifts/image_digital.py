@@ -79,12 +79,12 @@ def saturate(x: np.ndarray, rng: np.random.Generator, scale: float, shift: float
 def _pil(x: np.ndarray):  # noqa: ANN202 - PIL.Image, imported lazily
     from PIL import Image
 
-    arr = np.asarray(x, dtype=np.uint8)
+    arr = x if x.dtype == np.uint8 else np.clip(np.round(x), 0, 255).astype(np.uint8)
     return Image.fromarray(arr[..., 0] if arr.shape[2] == 1 else arr)
 
 
 def _back(img, shape: tuple[int, ...]) -> np.ndarray:  # noqa: ANN001
-    return np.asarray(img, dtype=np.float64).reshape(shape)
+    return np.asarray(img).reshape(shape)
 
 
 def jpeg_compression(x: np.ndarray, rng: np.random.Generator, quality: int) -> np.ndarray:

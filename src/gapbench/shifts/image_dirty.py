@@ -64,7 +64,7 @@ def _disk(diameter: float) -> np.ndarray:
 
 def out_of_focus(x: np.ndarray, rng: np.random.Generator, diameter: float) -> np.ndarray:
     """Defocus as a lens sees it: convolution with a disk (reflected border)."""
-    y = cv2().filter2D(np.ascontiguousarray(x), -1, _disk(diameter), borderType=cv2().BORDER_REFLECT)
+    y = cv2().filter2D(np.ascontiguousarray(x, dtype=np.float64), -1, _disk(diameter), borderType=cv2().BORDER_REFLECT)
     return y.reshape(x.shape)
 
 
@@ -81,7 +81,7 @@ def _jpeg_once(x: np.ndarray, quality: int) -> np.ndarray:
 def jpeg_chain(x: np.ndarray, rng: np.random.Generator, quality: int, rounds: int) -> np.ndarray:
     """``rounds`` re-encodes, each at a quality drawn in ``quality`` +- 5 and a 1-pixel crop shift
     (re-uploads recrop, so the 8x8 blocks move and every round adds new loss)."""
-    y = x
+    y = np.asarray(x, dtype=np.float64)
     for _ in range(int(rounds)):
         q = int(np.clip(quality + rng.integers(-5, 6), 1, 95))
         dy, dx = (int(v) for v in rng.integers(0, 2, size=2))
@@ -94,7 +94,7 @@ def occlusion(x: np.ndarray, rng: np.random.Generator, patches: int, coverage: f
     """``patches`` random flat-colour rectangles, each ``coverage / patches`` of the frame, on a
     grid of distinct cells so they do not overlap (objects in front of the subject, stickers)."""
     h, w, c = x.shape
-    y = x.copy()
+    y = x.astype(np.float64)
     n = int(patches)
     cells = int(math.ceil(math.sqrt(n)))
     area = coverage / n * h * w
@@ -131,7 +131,7 @@ def poor_framing(x: np.ndarray, rng: np.random.Generator, shift: float, angle: f
     h, w = x.shape[:2]
     m = _framing_matrix(h, w, rng, shift, angle, scale)
     cv = cv2()
-    out = cv.warpAffine(np.ascontiguousarray(x), m, (w, h), flags=cv.INTER_LINEAR | cv.WARP_INVERSE_MAP,
+    out = cv.warpAffine(np.ascontiguousarray(x, dtype=np.float64), m, (w, h), flags=cv.INTER_LINEAR | cv.WARP_INVERSE_MAP,
                         borderMode=cv.BORDER_CONSTANT, borderValue=0)
     return out.reshape(x.shape), m
 
