@@ -29,7 +29,7 @@ from gapbench.shifts import image_noise as noise
 from gapbench.shifts import image_weather as weather
 from gapbench.shifts.base import SEVERITIES, Param, ShiftFamily
 from gapbench.shifts.image_common import RGB_TO_GREY, as_image, finish_image
-from gapbench.shifts.image_geometry import move_reference
+from gapbench.shifts.image_geometry import boxes_by_sampling, move_reference
 
 REFERENCE_MIN_SIZE = 32  # imagecorruptions refuses smaller images; families that need context keep it
 
@@ -161,14 +161,7 @@ def _elastic_reference(reference: Any, fields: tuple[np.ndarray, np.ndarray], na
     h, w = dy.shape
     gy, gx = np.meshgrid(np.arange(h, dtype=np.float32), np.arange(w, dtype=np.float32), indexing="ij")
 
-    def forward(pts: np.ndarray) -> np.ndarray:
-        # output q samples input q + d(q); solve q + d(q) = p by fixed-point iteration
-        q = pts.copy()
-        for _ in range(4):
-            disp = digital.remap_linear(np.stack([dx, dy], axis=-1), np.clip(q[:, 1], 0, h - 1),
-                                        np.clip(q[:, 0], 0, w - 1))
-            q = pts - disp
-        return q
+    forward = boxes_by_sampling(gy + dy, gx + dx)
 
     def sample(mask: np.ndarray) -> np.ndarray:
         return digital.remap_nearest(mask, gy + dy, gx + dx)

@@ -19,7 +19,7 @@ from gapbench.errors import InputError
 PointMap = Callable[[np.ndarray], np.ndarray]  # (N, 2) x, y -> (N, 2) x, y
 MaskMap = Callable[[np.ndarray], np.ndarray]
 
-_EDGE_POINTS = 9  # points sampled per box side: warped boxes are the bounds of their outline
+_EDGE_POINTS = 33  # points sampled per box side: warped boxes are the bounds of their outline
 
 
 def _box_outline(boxes: np.ndarray) -> np.ndarray:
@@ -47,6 +47,34 @@ def move_boxes(boxes: Any, forward: PointMap, shape: tuple[int, int], family: st
     y0 = np.clip(moved[..., 1].min(axis=1), 0, h)
     y1 = np.clip(moved[..., 1].max(axis=1), 0, h)
     return np.stack([x0, y0, x1 - x0, y1 - y0], axis=1).tolist()
+
+
+def boxes_by_sampling(sy: np.ndarray, sx: np.ndarray) -> PointMap:
+    """A box mover for warps that need not be invertible (elastic): ``(sy, sx)`` are the input
+    coordinates each output pixel samples; a moved box bounds the output pixels that sample inside
+    it. Returned as a ``forward`` stand-in taking the (N, 4k, 2) outlines ``move_boxes`` builds."""
+    cy, cx = sy.ravel() + 0.5, sx.ravel() + 0.5  # pixel centres in box (edge) coordinates
+    h, w = sy.shape
+    rows, cols = np.divmod(np.arange(h * w), w)
+
+    def forward(outline: np.ndarray) -> np.ndarray:
+        out = np.empty_like(outline)
+        pts = outline.reshape(-1, 4 * _EDGE_POINTS, 2)
+        res = out.reshape(pts.shape)
+        for i, p in enumerate(pts):
+            x0, y0 = p[:, 0].min(), p[:, 1].min()
+            x1, y1 = p[:, 0].max(), p[:, 1].max()
+            inside = (cx >= x0) & (cx < x1) & (cy >= y0) & (cy < y1)
+            if inside.any():
+                r, c = rows[inside], cols[inside]
+                corners = [[c.min(), r.min()], [c.max() + 1, r.max() + 1]]
+            else:
+                corners = [[x0, y0], [x0, y0]]
+            res[i] = corners[0]
+            res[i, -1] = corners[1]
+        return out
+
+    return forward
 
 
 def move_reference(reference: Any, forward: PointMap, sample_mask: MaskMap, shape: tuple[int, int],
