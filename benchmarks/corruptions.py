@@ -9,6 +9,7 @@ severity, the median of ``--repeats`` calls of each side (after one warm-up call
 Targets: overall >= 5x faster than the reference; no corruption slower than 1.25x the reference.
 Run: ``.venv/bin/python benchmarks/corruptions.py [--size 224] [--repeats 5] [--json out.json]``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,7 +52,9 @@ def main() -> int:
     if ref is None:
         print("imagecorruptions 1.1.2 is not importable: pip install --no-deps imagecorruptions==1.1.2")
         return 2
-    image = (transform.resize(data.astronaut(), (args.size, args.size), anti_aliasing=True) * 255).astype(np.uint8)
+    image = (transform.resize(data.astronaut(), (args.size, args.size), anti_aliasing=True) * 255).astype(
+        np.uint8
+    )
 
     def ours(name: str, s: int) -> None:
         corrupt(image, s, name, seed=0)
@@ -64,16 +67,23 @@ def main() -> int:
 
     rows = []
     for name in get_corruption_names("all"):
-        t_ours = sum(_median_time(lambda: ours(name, s), args.repeats) for s in range(1, 6))
-        t_ref = sum(_median_time(lambda: theirs(name, s), args.repeats) for s in range(1, 6))
-        rows.append({"corruption": name, "gapbench_ms": 1e3 * t_ours, "reference_ms": 1e3 * t_ref,
-                     "speedup": t_ref / t_ours})
+        t_ours = sum(_median_time(lambda name=name, s=s: ours(name, s), args.repeats) for s in range(1, 6))
+        t_ref = sum(_median_time(lambda name=name, s=s: theirs(name, s), args.repeats) for s in range(1, 6))
+        rows.append(
+            {
+                "corruption": name,
+                "gapbench_ms": 1e3 * t_ours,
+                "reference_ms": 1e3 * t_ref,
+                "speedup": t_ref / t_ours,
+            }
+        )
     total_ours = sum(r["gapbench_ms"] for r in rows)
     total_ref = sum(r["reference_ms"] for r in rows)
     print(f"{args.size}x{args.size} astronaut, median of {args.repeats}, summed over severities 1-5")
     print(f"{'corruption':<18} {'gapbench ms':>12} {'reference ms':>13} {'speedup':>8}")
     for r in rows:
-        print(f"{r['corruption']:<18} {r['gapbench_ms']:>12.1f} {r['reference_ms']:>13.1f} {r['speedup']:>7.2f}x")
+        ms = f"{r['gapbench_ms']:>12.1f} {r['reference_ms']:>13.1f}"
+        print(f"{r['corruption']:<18} {ms} {r['speedup']:>7.2f}x")
     print(f"{'ALL (19 x 5)':<18} {total_ours:>12.1f} {total_ref:>13.1f} {total_ref / total_ours:>7.2f}x")
     slowest = min(rows, key=lambda r: r["speedup"])
     print(f"slowest relative: {slowest['corruption']} at {1 / slowest['speedup']:.2f}x the reference's time")

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from make_image_fixtures import DETERMINISTIC, IMAGES, RANDOM, RANDOM_IMAGES, SEEDS, STAT_SEVERITIES, mad, psnr
+from make_image_fixtures import (
+    DETERMINISTIC,
+    IMAGES,
+    RANDOM,
+    RANDOM_IMAGES,
+    SEEDS,
+    STAT_SEVERITIES,
+    mad,
+    psnr,
+)
 
 from gapbench.shifts.image import corrupt
 

@@ -6,6 +6,7 @@ return the corrupted float image on that scale (before truncation to uint8). The
 glass blur is a Python loop over every pixel (about 1 s for 224 x 224); here the same sequential
 pixel moves are resolved as index chains with pointer jumping, so it runs in milliseconds.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -68,8 +69,9 @@ def _pass_sources(h: int, w: int, delta: int, rng: np.random.Generator) -> np.nd
     return src
 
 
-def glass_blur(x: np.ndarray, rng: np.random.Generator, sigma: float, delta: int,
-               iterations: int) -> np.ndarray:
+def glass_blur(
+    x: np.ndarray, rng: np.random.Generator, sigma: float, delta: int, iterations: int
+) -> np.ndarray:
     """Frosted glass: blur, move each pixel from a random neighbour within ``delta``, blur again.
 
     The first blur is truncated to uint8 as in the reference before the pixels move.
@@ -83,8 +85,9 @@ def glass_blur(x: np.ndarray, rng: np.random.Generator, sigma: float, delta: int
     return np.clip(gaussian(moved / 255.0, sigma), 0.0, 1.0) * 255.0
 
 
-def motion_blur_shift(x: np.ndarray, rng: np.random.Generator, radius: int, sigma: float,
-                      angle: float | None = None) -> np.ndarray:
+def motion_blur_shift(
+    x: np.ndarray, rng: np.random.Generator, radius: int, sigma: float, angle: float | None = None
+) -> np.ndarray:
     """Camera shake: a one-sided Gaussian streak of ``radius`` pixels at a random angle in [-45, 45]."""
     if angle is None:
         angle = float(rng.uniform(-45.0, 45.0))
@@ -102,6 +105,6 @@ def zoom_blur(x: np.ndarray, rng: np.random.Generator, max_zoom: float, step: fl
     out = np.zeros_like(img)
     for f in factors:
         layer = clipped_zoom(img, float(f)).astype(np.float32)
-        out[:layer.shape[0], :layer.shape[1]] += layer
+        out[: layer.shape[0], : layer.shape[1]] += layer
     y = (img + out) / np.float32(len(factors) + 1)
     return np.clip(y, 0.0, 1.0) * 255.0

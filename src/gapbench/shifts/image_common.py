@@ -5,6 +5,7 @@ ICLR 2019; ``imagecorruptions`` 1.1.2) with its exact definition (kernel radius,
 interpolation grid), written vectorised so a whole 19 x 5 suite runs in a fraction of the
 reference's time. Arrays are float images in [0, 1] unless a docstring says otherwise.
 """
+
 from __future__ import annotations
 
 import math
@@ -33,8 +34,9 @@ def gaussian(x: np.ndarray, sigma: float, truncate: float = 4.0) -> np.ndarray:
     radius = int(truncate * float(sigma) + 0.5)
     k = 2 * radius + 1
     src = np.ascontiguousarray(x, dtype=np.float64)
-    out = cv2().GaussianBlur(src, (k, k), sigmaX=float(sigma), sigmaY=float(sigma),
-                             borderType=cv2().BORDER_REPLICATE)
+    out = cv2().GaussianBlur(
+        src, (k, k), sigmaX=float(sigma), sigmaY=float(sigma), borderType=cv2().BORDER_REPLICATE
+    )
     return out.reshape(src.shape)
 
 
@@ -59,7 +61,7 @@ def clipped_zoom(x: np.ndarray, factor: float, keep_all: bool = False) -> np.nda
     h, w = x.shape[:2]
     ch, cw = int(math.ceil(h / factor)), int(math.ceil(w / factor))
     top, left = (h - ch) // 2, (w - cw) // 2
-    crop = x[top:top + ch, left:left + cw].astype(np.float64, copy=False)
+    crop = x[top : top + ch, left : left + cw].astype(np.float64, copy=False)
     oh, ow = int(round(ch * factor)), int(round(cw * factor))
     kh, kw = (oh, ow) if keep_all else (min(h, oh), min(w, ow))
     r0, r1, fr = _linear_axis(ch, oh, kh)
@@ -78,7 +80,7 @@ def disk_kernel(radius: float, alias_blur: float) -> np.ndarray:
     else:
         span, ksize = np.arange(-int(radius), int(radius) + 1), (5, 5)
     xx, yy = np.meshgrid(span, span)
-    disk = ((xx ** 2 + yy ** 2) <= radius ** 2).astype(np.float32)
+    disk = ((xx**2 + yy**2) <= radius**2).astype(np.float32)
     disk /= disk.sum()
     return cv2().GaussianBlur(disk, ksize=ksize, sigmaX=alias_blur)
 
@@ -91,7 +93,7 @@ def motion_blur(x: np.ndarray, radius: int, sigma: float, angle: float) -> np.nd
     shifts are slices of one edge-padded copy. Returns float32 on the input's scale.
     """
     width = 2 * int(radius) + 1
-    taps = np.exp(-np.arange(width) ** 2 / (2.0 * sigma ** 2)) / (math.sqrt(2 * math.pi) * sigma)
+    taps = np.exp(-(np.arange(width) ** 2) / (2.0 * sigma**2)) / (math.sqrt(2 * math.pi) * sigma)
     taps /= taps.sum()
     sy, sx = width * math.sin(math.radians(angle)), width * math.cos(math.radians(angle))
     hyp = math.hypot(sy, sx)
@@ -108,7 +110,7 @@ def motion_blur(x: np.ndarray, radius: int, sigma: float, angle: float) -> np.nd
     padded = np.pad(np.asarray(x, dtype=np.float32), spec, mode="edge")
     out = np.zeros(x.shape, dtype=np.float32)
     for dy, dx, k in shifts:  # shifted[r, c] = x[clamp(r - dy), clamp(c - dx)]
-        view = padded[pad - dy:pad - dy + h, pad - dx:pad - dx + w]
+        view = padded[pad - dy : pad - dy + h, pad - dx : pad - dx + w]
         out += np.float32(k) * view
     return out
 
@@ -138,7 +140,6 @@ def plasma_fractal(size: int, decay: float, rng: np.random.Generator) -> np.ndar
 def next_power_of_2(n: int) -> int:
     """Smallest power of two >= n (1 for 0)."""
     return 1 if n == 0 else 2 ** (int(n) - 1).bit_length()
-
 
 
 def _white_level(x: np.ndarray) -> float:

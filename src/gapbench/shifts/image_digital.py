@@ -5,6 +5,7 @@ Constants and definitions from Hendrycks & Dietterich (ICLR 2019) as implemented
 return the corrupted image on that scale. Brightness and saturate change one HSV coordinate with
 scikit-image's conversion formulas, vectorised without its per-hue boolean indexing.
 """
+
 from __future__ import annotations
 
 import io
@@ -27,8 +28,7 @@ def rgb_to_hsv(img: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     flat = delta == 0.0
     with np.errstate(divide="ignore", invalid="ignore"):
         s = np.where(flat, 0.0, delta / v)
-        h = np.where(b == v, 4.0 + (r - g) / delta,
-                     np.where(g == v, 2.0 + (b - r) / delta, (g - b) / delta))
+        h = np.where(b == v, 4.0 + (r - g) / delta, np.where(g == v, 2.0 + (b - r) / delta, (g - b) / delta))
     h = np.where(flat, 0.0, (h / 6.0) % 1.0)
     return np.nan_to_num(h), np.nan_to_num(s), v
 
@@ -41,8 +41,14 @@ def hsv_to_rgb(h: np.ndarray, s: np.ndarray, v: np.ndarray) -> np.ndarray:
     q = v * (1 - f * s)
     t = v * (1 - (1 - f) * s)
     sector = hi.astype(np.uint8) % 6
-    return np.stack([np.choose(sector, (v, q, p, p, t, v)), np.choose(sector, (t, v, v, q, p, p)),
-                     np.choose(sector, (p, p, t, v, v, q))], axis=-1)
+    return np.stack(
+        [
+            np.choose(sector, (v, q, p, p, t, v)),
+            np.choose(sector, (t, v, v, q, p, p)),
+            np.choose(sector, (p, p, t, v, v, q)),
+        ],
+        axis=-1,
+    )
 
 
 def brightness(x: np.ndarray, rng: np.random.Generator, delta: float) -> np.ndarray:
@@ -106,8 +112,10 @@ def pixelate(x: np.ndarray, rng: np.random.Generator, factor: float) -> np.ndarr
     return _back(small.resize((w, h), Image.NEAREST), x.shape)
 
 
-def elastic_fields(shape: tuple[int, int], rng: np.random.Generator, alpha: float) -> tuple[np.ndarray, np.ndarray]:
-    """The displacement fields (dy, dx) in pixels: smoothed uniform noise (sigma 1% of the size) x alpha."""
+def elastic_fields(
+    shape: tuple[int, int], rng: np.random.Generator, alpha: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Displacement fields (dy, dx), pixels: uniform noise smoothed (sigma 1% of the size) x alpha."""
     from scipy.ndimage import gaussian_filter
 
     h, w = shape
@@ -126,7 +134,7 @@ def _reflect(i: np.ndarray, n: int) -> np.ndarray:
 
 
 def remap_linear(img: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
-    """Bilinear sampling of ``img`` at (ys, xs) with scipy's 'reflect' border (``map_coordinates`` order 1)."""
+    """Bilinear sampling at (ys, xs), scipy's 'reflect' border (``map_coordinates`` order 1)."""
     h, w = img.shape[:2]
     y0, x0 = np.floor(ys), np.floor(xs)
     fy, fx = (ys - y0)[..., None], (xs - x0)[..., None]
@@ -141,7 +149,9 @@ def remap_linear(img: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
 def remap_nearest(arr: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
     """Nearest-neighbour sampling with the same border (for label masks)."""
     h, w = arr.shape[:2]
-    return arr[_reflect(np.floor(ys + 0.5).astype(np.intp), h), _reflect(np.floor(xs + 0.5).astype(np.intp), w)]
+    return arr[
+        _reflect(np.floor(ys + 0.5).astype(np.intp), h), _reflect(np.floor(xs + 0.5).astype(np.intp), w)
+    ]
 
 
 def elastic_transform(x: np.ndarray, rng: np.random.Generator, alpha: float) -> tuple[np.ndarray, tuple]:

@@ -7,6 +7,7 @@ with COCO-style ``"boxes": [[x, y, w, h], ...]`` (other keys kept), and a 2-D in
 Boxes are never dropped, so per-box lists beside them stay aligned: a box pushed out of the
 frame becomes zero-sized at the border.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -25,7 +26,7 @@ _EDGE_POINTS = 33  # points sampled per box side: warped boxes are the bounds of
 def _box_outline(boxes: np.ndarray) -> np.ndarray:
     """(N, 4 * k, 2) points on each box's outline."""
     t = np.linspace(0.0, 1.0, _EDGE_POINTS)
-    x, y, w, h = (boxes[:, i:i + 1] for i in range(4))
+    x, y, w, h = (boxes[:, i : i + 1] for i in range(4))
     xs = np.concatenate([x + w * t, x + w + 0 * t, x + w * t, x + 0 * t], axis=1)
     ys = np.concatenate([y + 0 * t, y + h * t, y + h + 0 * t, y + h * t], axis=1)
     return np.stack([xs, ys], axis=-1)
@@ -37,8 +38,7 @@ def move_boxes(boxes: Any, forward: PointMap, shape: tuple[int, int], family: st
     if arr.size == 0:
         return []
     if arr.ndim != 2 or arr.shape[1] != 4:
-        raise InputError(None, f"shift {family!r} reference", "boxes as [[x, y, w, h], ...]",
-                         np.shape(boxes))
+        raise InputError(None, f"shift {family!r} reference", "boxes as [[x, y, w, h], ...]", np.shape(boxes))
     pts = _box_outline(arr)
     moved = forward(pts.reshape(-1, 2)).reshape(pts.shape)
     h, w = shape
@@ -77,8 +77,9 @@ def boxes_by_sampling(sy: np.ndarray, sx: np.ndarray) -> PointMap:
     return forward
 
 
-def move_reference(reference: Any, forward: PointMap, sample_mask: MaskMap, shape: tuple[int, int],
-                   family: str) -> Any:
+def move_reference(
+    reference: Any, forward: PointMap, sample_mask: MaskMap, shape: tuple[int, int], family: str
+) -> Any:
     """The reference of a geometric shift's output (see the module docstring for the types)."""
     if reference is None or isinstance(reference, (int, str, np.integer)):
         return reference
@@ -87,12 +88,19 @@ def move_reference(reference: Any, forward: PointMap, sample_mask: MaskMap, shap
         if "boxes" in out:
             out["boxes"] = move_boxes(out["boxes"], forward, shape, family)
         return out
-    if isinstance(reference, np.ndarray) and reference.ndim == 2 and (
-            np.issubdtype(reference.dtype, np.integer) or reference.dtype == bool):
+    if (
+        isinstance(reference, np.ndarray)
+        and reference.ndim == 2
+        and (np.issubdtype(reference.dtype, np.integer) or reference.dtype == bool)
+    ):
         if reference.shape != tuple(shape):
-            raise InputError(None, f"shift {family!r} reference", f"a mask of the image's shape {shape}",
-                             reference.shape)
+            raise InputError(
+                None, f"shift {family!r} reference", f"a mask of the image's shape {shape}", reference.shape
+            )
         return sample_mask(reference)
-    raise InputError(None, f"shift {family!r} reference",
-                     "None, a label, a dict with 'boxes' [[x, y, w, h], ...] or a 2-D integer mask",
-                     type(reference).__name__)
+    raise InputError(
+        None,
+        f"shift {family!r} reference",
+        "None, a label, a dict with 'boxes' [[x, y, w, h], ...] or a 2-D integer mask",
+        type(reference).__name__,
+    )

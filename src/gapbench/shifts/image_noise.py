@@ -6,6 +6,7 @@ Robustness to Common Corruptions and Perturbations" (ICLR 2019), as implemented 
 any C: noise is drawn per value) and returns the corrupted float image on the same scale, before
 the caller's truncation to uint8. Randomness comes only from ``rng``.
 """
+
 from __future__ import annotations
 
 import numpy as np

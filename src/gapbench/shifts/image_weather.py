@@ -5,6 +5,7 @@ Constants and definitions from Hendrycks & Dietterich (ICLR 2019) as implemented
 and spatter need C = 3) and return the corrupted float image on that scale. Frost blends one of
 the five frost photographs the reference ships (vendored under ``shifts/data``, Apache-2.0).
 """
+
 from __future__ import annotations
 
 import math
@@ -13,22 +14,47 @@ from importlib import resources
 
 import numpy as np
 
-from gapbench.shifts.image_common import clipped_zoom, cv2, gaussian, motion_blur, next_power_of_2, plasma_fractal
+from gapbench.shifts.image_common import (
+    clipped_zoom,
+    cv2,
+    gaussian,
+    motion_blur,
+    next_power_of_2,
+    plasma_fractal,
+)
 
 # (mean, std, zoom, threshold, blur radius, blur sigma, image weight)
-SNOW = ((0.1, 0.3, 3.0, 0.5, 10, 4, 0.8), (0.2, 0.3, 2.0, 0.5, 12, 4, 0.7),
-        (0.55, 0.3, 4.0, 0.9, 12, 8, 0.7), (0.55, 0.3, 4.5, 0.85, 12, 8, 0.65),
-        (0.55, 0.3, 2.5, 0.85, 12, 12, 0.55))
+SNOW = (
+    (0.1, 0.3, 3.0, 0.5, 10, 4, 0.8),
+    (0.2, 0.3, 2.0, 0.5, 12, 4, 0.7),
+    (0.55, 0.3, 4.0, 0.9, 12, 8, 0.7),
+    (0.55, 0.3, 4.5, 0.85, 12, 8, 0.65),
+    (0.55, 0.3, 2.5, 0.85, 12, 12, 0.55),
+)
 FROST = ((1.0, 0.4), (0.8, 0.6), (0.7, 0.7), (0.65, 0.7), (0.6, 0.75))  # (image weight, frost weight)
 FROST_FILES = ("frost1.png", "frost2.png", "frost3.png", "frost4.jpg", "frost5.jpg")
 FOG = ((1.5, 2.0), (2.0, 2.0), (2.5, 1.7), (2.5, 1.5), (3.0, 1.4))  # (strength, plasma decay)
 # (mean, std, blur sigma, threshold, intensity / mud blur, mud?)
-SPATTER = ((0.65, 0.3, 4, 0.69, 0.6, 0), (0.65, 0.3, 3, 0.68, 0.6, 0), (0.65, 0.3, 2, 0.68, 0.5, 0),
-           (0.65, 0.3, 1, 0.65, 1.5, 1), (0.67, 0.4, 1, 0.65, 1.5, 1))
+SPATTER = (
+    (0.65, 0.3, 4, 0.69, 0.6, 0),
+    (0.65, 0.3, 3, 0.68, 0.6, 0),
+    (0.65, 0.3, 2, 0.68, 0.5, 0),
+    (0.65, 0.3, 1, 0.65, 1.5, 1),
+    (0.67, 0.4, 1, 0.65, 1.5, 1),
+)
 
 
-def snow(x: np.ndarray, rng: np.random.Generator, mean: float, std: float, zoom: float,
-         threshold: float, blur_radius: int, blur_sigma: float, image_weight: float) -> np.ndarray:
+def snow(
+    x: np.ndarray,
+    rng: np.random.Generator,
+    mean: float,
+    std: float,
+    zoom: float,
+    threshold: float,
+    blur_radius: int,
+    blur_sigma: float,
+    image_weight: float,
+) -> np.ndarray:
     """Falling snow: zoomed noise flakes streaked by motion blur, over a whitened, greyed image."""
     img = (x / 255.0).astype(np.float32)
     h, w = img.shape[:2]
@@ -66,15 +92,20 @@ def _frost_scaled(index: int, h: int, w: int) -> np.ndarray:
     return out
 
 
-def frost(x: np.ndarray, rng: np.random.Generator, image_weight: float, frost_weight: float,
-          picture: int | None = None) -> np.ndarray:
+def frost(
+    x: np.ndarray,
+    rng: np.random.Generator,
+    image_weight: float,
+    frost_weight: float,
+    picture: int | None = None,
+) -> np.ndarray:
     """Ice crystals on the lens: a random crop of a frost photograph blended over the image."""
     h, w = x.shape[:2]
     index = int(rng.integers(len(FROST_FILES))) if picture is None else int(picture)
     pic = _frost_scaled(index, h, w)
     top = int(rng.integers(0, pic.shape[0] - h))
     left = int(rng.integers(0, pic.shape[1] - w))
-    layer = pic[top:top + h, left:left + w][..., ::-1]
+    layer = pic[top : top + h, left : left + w][..., ::-1]
     return np.clip(image_weight * x + frost_weight * layer, 0, 255)
 
 
@@ -88,8 +119,16 @@ def fog(x: np.ndarray, rng: np.random.Generator, strength: float, decay: float) 
     return np.clip((img + strength * cloud) * peak / (peak + strength), 0, 1) * 255.0
 
 
-def spatter(x: np.ndarray, rng: np.random.Generator, mean: float, std: float, sigma: float,
-            threshold: float, intensity: float, mud: int) -> np.ndarray:
+def spatter(
+    x: np.ndarray,
+    rng: np.random.Generator,
+    mean: float,
+    std: float,
+    sigma: float,
+    threshold: float,
+    intensity: float,
+    mud: int,
+) -> np.ndarray:
     """Water drops (pale turquoise, with edge shading) or mud splashes (brown) on the lens."""
     cv = cv2()
     img = (x / 255.0).astype(np.float32)
