@@ -1,6 +1,7 @@
 """Speech-like test signals for the audio shifts' tests and benchmarks (no recordings needed).
 
-A voiced source (harmonics of a gliding 90-250 Hz fundamental, amplitudes falling 12 dB/octave)
+A voiced source (harmonics of a gliding 65-215 Hz fundamental falling 6 dB/octave: glottal source and lip
+radiation)
 through three formant resonators that move per syllable, with ~4 syllables per second, short
 unvoiced (noise) bursts and pauses, so a signal has speech's spectral tilt, pitch, formants and
 silences: what noise-at-SNR (``ref=speech``), band limits, codecs and pitch shifts act upon.
@@ -28,7 +29,7 @@ def speechlike(duration: float = 2.0, sample_rate: int = 16000, seed: int = 0, c
     voiced = np.zeros(n)
     for k in range(1, 40):
         audible = (k * f0) < 0.45 * sample_rate
-        voiced += audible * np.sin(k * phase) / k**2
+        voiced += audible * np.sin(k * phase) / k  # -6 dB/octave: glottal source + lip radiation
     syl = int(0.25 * sample_rate)
     out = np.zeros(n)
     for i, a in enumerate(range(0, n, syl)):
@@ -45,7 +46,7 @@ def speechlike(duration: float = 2.0, sample_rate: int = 16000, seed: int = 0, c
                 continue
             r = np.exp(-np.pi * 80.0 / sample_rate)
             w = 2 * np.pi * f / sample_rate
-            y += lfilter([1 - r], [1, -2 * r * np.cos(w), r * r], seg)
+            y += lfilter([(1 - r) / 2, 0, -(1 - r) / 2], [1, -2 * r * np.cos(w), r * r], seg)  # band-pass
         env = np.sin(np.pi * np.linspace(0, 1, b - a)) ** 0.5
         out[a:b] = y * env
     if not out.any():
