@@ -149,7 +149,8 @@ def read_audio(path: str | os.PathLike[str]) -> tuple[Audio, AudioFileInfo]:
     """A file as :class:`Audio` in the dtype its subtype implies, with its format for writing back.
 
     PCM_16 reads as int16, PCM_24/PCM_32 as int32, FLOAT as float32, DOUBLE as float64; compressed
-    or other subtypes read as float32. Mono files give ``(n,)`` samples.
+    or other subtypes read as float32. Mono files give ``(n,)`` samples. PCM_24 is read as int32
+    (left-aligned), so writing it back keeps the top 24 bits of whatever a shift computed.
     """
     import soundfile as sf
 
