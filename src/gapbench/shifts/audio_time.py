@@ -101,13 +101,19 @@ def phase_vocoder(spec: np.ndarray, rate: float, hop: int) -> np.ndarray:
     advance = 2.0 * np.pi * hop * np.arange(bins) / n_fft  # expected phase advance per hop
     i0 = np.floor(steps).astype(int)
     frac = (steps - i0)[None, :, None]
-    a, b = spec[:, i0, :], spec[:, i0 + 1, :]
-    mag = (1.0 - frac) * np.abs(a) + frac * np.abs(b)
-    dphi = np.angle(b) - np.angle(a) - advance
+    ang, amp = np.angle(spec), np.abs(spec)  # once per frame, then gathered per output step
+    mag = (1.0 - frac) * amp[:, i0, :] + frac * amp[:, i0 + 1, :]
+    dphi = ang[:, i0 + 1, :] - ang[:, i0, :] - advance
     dphi -= 2.0 * np.pi * np.round(dphi / (2.0 * np.pi))
-    phase = np.angle(spec[:, :1, :]) + np.cumsum(
-        np.concatenate([np.zeros_like(dphi[:, :1]), (advance + dphi)[:, :-1]], axis=1), axis=1)
-    return mag * np.exp(1j * phase)
+    dphi += advance
+    phase = np.empty_like(dphi)
+    phase[:, 0, :] = ang[:, 0, :]
+    np.cumsum(dphi[:, :-1, :], axis=1, out=phase[:, 1:, :])
+    phase[:, 1:, :] += ang[:, :1, :]
+    out = np.empty(mag.shape, dtype=np.complex128)
+    out.real = mag * np.cos(phase)
+    out.imag = mag * np.sin(phase)
+    return out
 
 
 def time_stretch(x: np.ndarray, rate: float, sample_rate: int) -> np.ndarray:
