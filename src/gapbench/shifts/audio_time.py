@@ -8,7 +8,8 @@
   ``1 / factor``; transcripts and anything else are returned unchanged.
 * ``pitch``: shift by ``semitones`` keeping the duration, as ``librosa.effects.pitch_shift`` does:
   a phase-vocoder time stretch (Flanagan & Golden 1966; Laroche & Dolson 1999 phase propagation)
-  by ``r = 2**(semitones/12)`` followed by resampling by ``1/r``. Frames are ~64 ms
+  by ``r = 2**(semitones/12)`` and resampling by ``1/r``; upward shifts resample first and stretch
+  second (the same result with ``r`` times fewer frames), downward ones the other way round. Frames are ~64 ms
   (``n_fft`` = the power of two nearest 64 ms, hop ``n_fft/4``, Hann window). The result has the
   phase vocoder's usual mild "phasiness"; the length is exactly the input's.
 """
@@ -71,15 +72,15 @@ def _stft(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
     xp = np.pad(x, ((pad, pad + n_fft), (0, 0)))
     count = 1 + (x.shape[0] + 2 * pad - n_fft) // hop + 1
     idx = np.arange(count)[:, None] * hop + np.arange(n_fft)[None, :]
-    win = np.hanning(n_fft + 1)[:-1]
-    frames = xp.T[:, idx] * win  # (ch, frames, n_fft)
+    win = np.hanning(n_fft + 1)[:-1].astype(np.float32)
+    frames = xp.T.astype(np.float32)[:, idx] * win  # (ch, frames, n_fft); float32: ~140 dB of headroom
     return np.fft.rfft(frames, axis=-1)
 
 
 def _istft(spec: np.ndarray, n_fft: int, hop: int, length: int) -> np.ndarray:
     """Overlap-add inverse of :func:`_stft` (window-sum normalised) -> ``(length, ch)``."""
     win = np.hanning(n_fft + 1)[:-1]
-    frames = np.fft.irfft(spec, n=n_fft, axis=-1) * win  # (ch, T, n_fft)
+    frames = np.fft.irfft(spec, n=n_fft, axis=-1).astype(np.float64) * win  # (ch, T, n_fft)
     ch, count = frames.shape[0], frames.shape[1]
     k = n_fft // hop
     out = np.zeros((ch, (count + k) * hop))
@@ -106,11 +107,12 @@ def phase_vocoder(spec: np.ndarray, rate: float, hop: int) -> np.ndarray:
     dphi = ang[:, i0 + 1, :] - ang[:, i0, :] - advance
     dphi -= 2.0 * np.pi * np.round(dphi / (2.0 * np.pi))
     dphi += advance
-    phase = np.empty_like(dphi)
+    phase = np.empty(dphi.shape, dtype=np.float64)
     phase[:, 0, :] = ang[:, 0, :]
-    np.cumsum(dphi[:, :-1, :], axis=1, out=phase[:, 1:, :])
+    np.cumsum(dphi[:, :-1, :], axis=1, out=phase[:, 1:, :], dtype=np.float64)
     phase[:, 1:, :] += ang[:, :1, :]
-    out = np.empty(mag.shape, dtype=np.complex128)
+    phase = np.remainder(phase, 2.0 * np.pi).astype(np.float32)  # accumulated in float64, then wrapped
+    out = np.empty(mag.shape, dtype=np.complex64)
     out.real = mag * np.cos(phase)
     out.imag = mag * np.sin(phase)
     return out
@@ -134,6 +136,9 @@ def pitch(audio: Audio, reference: Any, params: Mapping[str, Any],
     if semitones == 0.0:
         return from_float(x, audio, "pitch", {"semitones": 0.0}), reference
     r = 2.0 ** (semitones / 12.0)
-    stretched = time_stretch(x, 1.0 / r, sr)  # n * r samples at the same pitch
-    y = fit_length(resample(stretched, sr * r, sr), x.shape[0])  # pitch * r, length n
+    if r > 1.0:  # up: resample first (n / r samples, pitch * r), then stretch back to n: fewer frames
+        y = time_stretch(resample(x, sr * r, sr), 1.0 / r, sr)
+    else:  # down: stretch to n * r samples at the same pitch, then resample to n (pitch * r)
+        y = resample(time_stretch(x, 1.0 / r, sr), sr * r, sr)
+    y = fit_length(y, x.shape[0])
     return from_float(y, audio, "pitch", {"semitones": semitones, "ratio": r}), reference
