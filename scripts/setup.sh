@@ -17,6 +17,8 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   if [ "$extras" = test ]; then
     # The reference for the whisper normaliser tests; --no-deps keeps torch out (it is never imported).
     .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps "openai-whisper==20250625" 2>&1 | grep -v '^WARNING: Location' >&2 || true
+    # The reference for the ImageNet-C corruption tests (shimmed in tests/shifts/imagec_reference.py).
+    .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps "imagecorruptions==1.1.2" 2>&1 | grep -v '^WARNING: Location' >&2 || true
   fi
   .venv/bin/python -c "import gapbench.cli" # fail loudly if the install did not work
   echo "$want" > "$stamp"

@@ -162,7 +162,8 @@ def _check_show(job: dict[str, Any], doc: RunDocument) -> list[str] | None:
     known = list(doc.results[0].metrics)
     unknown = [s for s in show if s not in known]
     if unknown:
-        hint = difflib.get_close_matches(unknown[0], known, n=1, cutoff=0.5)
+        hint = [k for k in known if k.lower() == unknown[0].lower()] or difflib.get_close_matches(
+            unknown[0], known, n=1, cutoff=0.5)
         raise InputError(None, f"show: {unknown[0]!r}", f"a metric of this job ({', '.join(known)})"
                          + (f"; did you mean {hint[0]!r}?" if hint else ""))
     return list(show)

@@ -18,7 +18,10 @@ def test_run_digits_json_shape_and_store(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     db = tmp_path / "x.db"
     doc = _run_json(capsys, "digits", "--store", f"sqlite:///{db}", "--limit", "64", "--bootstrap", "50")
-    assert set(doc) == {"run_id", "task", "model", "results", "latency", "provenance"}
+    assert set(doc) == {"run_id", "kind", "task", "model", "dataset", "results", "latency", "metric_info", "spec",
+                        "provenance"}
+    assert doc["dataset"]["n_samples"] == 64 and doc["metric_info"]["top1"] == {"higher_is_better": True,
+                                                                                "unit": "fraction"}
     assert doc["task"] == "digits" and doc["model"] == "builtin:digits-logreg"
     (res,) = doc["results"]
     assert res["shift"] == "none" and res["severity"] is None and res["n"] == 64
@@ -67,10 +70,11 @@ def test_table_output(tmp_path, capsys):
     code = main(["run", "digits", "--limit", "40", "--out", str(tmp_path),
                  "--store", f"sqlite:///{tmp_path / 's.db'}", "--bootstrap", "10"])
     assert code == 0
-    out = capsys.readouterr().out
-    assert "top1" in out and "top5" in out and "[shift: none, n=40]" in out
-    assert "end-to-end" in out and "p99" in out and "warm-up" in out
-    assert "run id:" in out and "JSON written to" in out
+    captured = capsys.readouterr()
+    out, err = captured.out, captured.err
+    assert "top1" in out and "top5" in out and "[shift: none, 40 samples]" in out
+    assert "end-to-end" in out and "p99" in out
+    assert "warm-up" in err and "run id:" in err and "JSON written to" in err  # notes go to stderr
 
 
 def test_python_model_bad_output_is_one_line(tmp_path, capsys):
@@ -82,7 +86,7 @@ def test_python_model_bad_output_is_one_line(tmp_path, capsys):
     assert code == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0
-    assert f"python:{model}:f: sample digits-" in err and "expected class scores" in err
+    assert f"python:{model}:f: sample digits-" in err and "expected 10 class scores" in err
 
 
 def test_unknown_task_and_model(tmp_path, capsys):

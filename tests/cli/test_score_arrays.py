@@ -95,4 +95,5 @@ def test_topk_errors(tmp_path: Path, capsys) -> None:
         main(["score", "topk", str(tmp_path / "logits.npy"), str(tmp_path / "labels.npy"), "--k", "a"]) == 2
     )
     err = capsys.readouterr().err
-    assert err == "gapbench: error: --k: expected comma-separated positive integers such as 1,5, got 'a'\n"
+    assert err == ("gapbench: error: Invalid value for --k: 'a': comma-separated positive integers such as 1,5 "
+                   "(see 'gapbench score topk --help')\n")

@@ -259,7 +259,7 @@ def _plain_of(dt: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize(("name", "iou_type"), [("dt_bbox.json", "bbox"), ("dt_segm.json", "segm")])
 def test_numpy_detections_score_like_plain_python(val: Path, name: str, iou_type: str) -> None:
-    from gapbench.metrics.coco import score_coco
+    from gapbench.scoring.coco import score_coco
 
     gt = json.loads((val / "gt.json").read_text())
     dt_np = _numpy_dt(json.loads((val / name).read_text()))

@@ -9,8 +9,8 @@ from gapbench.latency.stats import STAGES, BatchTiming, StageStats, summarize
 
 def _batch(i, n, load, infer, t_done, pre=None, durations=None):
     pre = pre if pre is not None else [0.001 * (k + 1) for k in range(n)]
-    return BatchTiming(index=i, n=n, load=load, infer=infer, shift=[0.0] * n, preprocess=pre,
-                       postprocess=[0.0005] * n, t_done=t_done, durations=durations or [])
+    return BatchTiming.of(i, n, t_done, {"shift": [0.0] * n, "preprocess": pre, "postprocess": [0.0005] * n},
+                          {"decode": load, "inference": infer}, durations)
 
 
 def test_stage_stats_match_numpy_linear():
@@ -45,7 +45,7 @@ def test_summarize_per_stage_end_to_end_and_warmup():
     load = np.array([0.01] * 4 + [0.01] * 2)
     pre = np.array([0.001, 0.002, 0.003, 0.004, 0.001, 0.002])
     post = np.full(6, 0.0005)
-    assert rep.stages["infer"].mean == pytest.approx(infer.mean())
+    assert rep.stages["inference"].mean == pytest.approx(infer.mean())
     assert rep.stages["preprocess"].p90 == pytest.approx(np.percentile(pre, 90, method="linear"))
     e2e = infer + load + pre + post
     assert rep.end_to_end.count == 6

@@ -24,7 +24,6 @@ from gapbench.core.predictions import Detections
 from gapbench.data.coco import load_coco
 from gapbench.errors import InputError
 from gapbench.metrics.coco import METRIC_NAMES, COCOMetric, run_engine
-from gapbench.scoring.coco import score_coco
 from gapbench.metrics.coco_bootstrap import Accumulator, Matched
 from gapbench.metrics.coco_exact import (
     ONE_TP,
@@ -33,6 +32,7 @@ from gapbench.metrics.coco_exact import (
     lone_first_tp,
 )
 from gapbench.metrics.stats import resample_counts
+from gapbench.scoring.coco import score_coco
 
 ATOL = 1e-12
 

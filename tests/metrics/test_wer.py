@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import jiwer
@@ -14,7 +13,7 @@ from hypothesis import strategies as st
 from gapbench.core.predictions import Transcript
 from gapbench.data.text_pairs import TextPair
 from gapbench.errors import InputError
-from gapbench.metrics.stats import paired_ratio_test, ratio_ci
+from gapbench.metrics.stats import paired_ratio_test, ratio_interval
 from gapbench.metrics.wer import WERMetric, tokenize
 from gapbench.scoring.text import compare_cer, compare_wer, score_cer, score_wer
 
@@ -147,7 +146,7 @@ def test_bootstrap_interval(refdata: Path) -> None:
     assert lo < r1.metrics["wer"].value < hi
     errors = np.array([x["errors"] for x in r1.records], float)
     words = np.array([x["ref_units"] for x in r1.records], float)
-    assert r1.metrics["wer"].ci95 == ratio_ci(errors, words, 500, 3)
+    assert r1.metrics["wer"].ci95 == ratio_interval(errors, words, 500, 3).pair()
     assert score_wer(path, ci=False).metrics["wer"].ci95 is None
     with pytest.raises(InputError, match="ci=False"):
         score_wer(path, bootstrap=0)

@@ -57,10 +57,10 @@ def test_builtin_accuracy_matches_sklearn_accuracy_score(digits_model):
     test = sklearn_digits("test")
     x = np.stack([s.input.reshape(-1) / 16.0 for s in test])
     expected = accuracy_score([s.reference for s in test], digits_model.clf.predict(x))
-    result = run_task("digits", digits_model, metric=Top1(), cache=False, bootstrap=0, ci=False)
+    result = run_task("digits", digits_model, metric=Top1(), cache=False, ci=False)
     assert result.metrics["top1"].value == pytest.approx(expected, abs=1e-12)
     assert expected > 0.9
-    assert result.n_samples == len(test) == 450
+    assert len(result.records) == len(test) == 450
 
 
 def test_builtin_accuracy_with_task_metric(digits_model):
@@ -73,7 +73,7 @@ def test_builtin_accuracy_with_task_metric(digits_model):
     test = sklearn_digits("test")
     x = np.stack([s.input.reshape(-1) / 16.0 for s in test])
     expected = accuracy_score([s.reference for s in test], digits_model.clf.predict(x))
-    result = run_task("digits", digits_model, cache=False, bootstrap=0)
+    result = run_task("digits", digits_model, cache=False)
     assert result.metrics["top1"].value == pytest.approx(expected, abs=1e-12)
     assert result.metrics["top5"].value >= expected
     lo, hi = result.metrics["top1"].ci95
@@ -99,10 +99,10 @@ def test_python_callable_from_module(tmp_path, monkeypatch):
     model = load_model("python:my_models_mod:uniform")
     assert isinstance(model, PythonCallableModel)
     assert model.name == "python:my_models_mod:uniform"
-    model.bind("image-classification")
+    assert model.for_task("image-classification") is model  # never changed to serve a task
     out = model.predict([np.zeros((8, 8))] * 3)
     assert len(out) == 3
-    assert model.postprocess(out[0]) == ClassScores((0.1,) * 10)
+    assert coerce_prediction("image-classification", model.postprocess(out[0])) == ClassScores((0.1,) * 10)
     fp = model.fingerprint()
     assert fp == load_model("python:my_models_mod:uniform").fingerprint()
     assert fp != load_model("python:my_models_mod:labels").fingerprint()
@@ -175,10 +175,10 @@ def _echo_factory(rest):
     return _Echo(f"echo-test:{rest}")
 
 
-def test_bind_rejects_other_task_types(digits_model):
+def test_for_task_rejects_other_task_types(digits_model):
     with pytest.raises(InputError, match="expected a task of type image-classification, got 'asr'"):
-        digits_model.bind("asr")
-    digits_model.bind("image-classification")
+        digits_model.for_task("asr")
+    assert digits_model.for_task("image-classification") is digits_model
 
 
 def test_coerce_prediction_by_task_type():

@@ -17,9 +17,10 @@ from gapbench.core.predictions import ClassScores
 from gapbench.core.registry import UnknownNameError
 from gapbench.core.results import MetricValue, ScoreResult
 from gapbench.core.task import Target, TaskSpec, get_task
-from gapbench.errors import InputError
+from gapbench.errors import InputError, ModelError
 from gapbench.runner.cache import ResponseCache
 from gapbench.runner.local import run_task
+from gapbench.runner.sweep import parse_cells
 from gapbench.shifts.registry import sample_seed
 
 
@@ -46,14 +47,14 @@ class Top1(Metric):
         return self
 
     def compute(self, *, bootstrap=1000, seed=0, ci=True):
-        recs = [{"id": i, "hit": h} for i, h in zip(self.ids, self.hits)]
+        recs = [{"sample_id": i, "hit": h} for i, h in zip(self.ids, self.hits)]
         return ScoreResult("top1", {"top1": MetricValue(float(np.mean(self.hits)))}, records=recs)
 
 
 def digits_task(metric_target: str = "gapbench.metrics.topk:TopKAccuracy") -> TaskSpec:
     return TaskSpec(name="digits-test", type="image-classification",
                     dataset=Target("gapbench.data.embedded:sklearn_digits", {"split": "test"}),
-                    metric=Target(metric_target, {"k": [1, 5]}))
+                    metrics=(Target(metric_target, {"k": [1, 5]}),), num_classes=10)
 
 
 class Counting:
@@ -93,21 +94,27 @@ def test_runner_equals_plain_loop(digits_model):
         assert m.ids == [s.id for s in samples]
         assert m.hits == expected
         assert res.metrics["top1"].value == pytest.approx(np.mean(expected))
-        assert [r["sample_id"] for r in res.records] == m.ids
-        assert [r["hit"] for r in res.records] == expected  # metric records merged by id
-        assert res.n_samples == 100 and res.n_computed == 100 and res.n_cached == 0
+        assert [r.sample_id for r in res.records] == m.ids
+        assert [r.values["hit"] for r in res.records] == expected  # metric records joined by sample_id
+        assert len(res.records) == 100 and res.clean.n_computed == 100 and res.clean.n_cached == 0
 
 
 def test_limit_and_records(digits_model):
     res = run_task(digits_task(), digits_model, metric=Top1(), limit=10, cache=False, batch_size=4)
-    assert res.n_samples == 10 and len(res.records) == 10
-    rec = res.records[0]
-    assert {"sample_id", "sample_key", "shift", "severity", "cached", "latency_s"} <= set(rec)
+    assert len(res.records) == 10
+    rec = res.records[0].to_json()
+    assert {"sample_id", "sample_key", "shift", "severity", "cached", "latency_s", "meta"} <= set(rec)
     assert rec["shift"] == "none" and rec["severity"] is None and rec["latency_s"] > 0
-    assert res.latency.warmup_samples_dropped == 4 and res.latency.measured_samples == 6
-    doc = res.to_json(run_id="r1", provenance={"seed": 0})
-    assert set(doc) == {"run_id", "task", "model", "results", "latency", "provenance"}
-    assert doc["results"][0]["shift"] == "none" and "top1" in doc["results"][0]["metrics"]
+    assert rec["meta"] == {"index": int(rec["sample_id"].split("-")[1])}  # the sample's metadata rides along
+    lat = res.clean.latency
+    assert lat.warmup_samples_dropped == 4 and lat.measured_samples == 6
+    doc = res.document.to_json()
+    assert {"run_id", "kind", "task", "model", "dataset", "results", "latency", "spec", "provenance"} <= set(doc)
+    assert doc["results"][0]["shift"] == "none" and doc["results"][0]["params"] == {}
+    assert "top1" in doc["results"][0]["metrics"] and doc["results"][0]["n"] == 10
+    assert doc["dataset"]["n_samples"] == 10 and len(doc["dataset"]["fingerprint"]) == 64
+    assert set(doc["latency"]["stages"]) == {"decode", "shift", "preprocess", "inference", "postprocess",
+                                             "transport"}
 
 
 def test_crash_resume_recomputes_only_missing(tmp_path):
@@ -126,15 +133,17 @@ def test_crash_resume_recomputes_only_missing(tmp_path):
     crashing.batches.clear()
     resumed = run_task(digits_task(), crashing, limit=n, batch_size=bs, cache=cache)
     assert sum(crashing.batches) == n - 3 * bs  # the model saw only the missing samples
-    assert resumed.n_cached == 3 * bs and resumed.n_computed == n - 3 * bs
-    assert resumed.score.to_json() == clean.score.to_json()
+    assert resumed.clean.n_cached == 3 * bs and resumed.clean.n_computed == n - 3 * bs
+    assert resumed.clean.score.to_json() == clean.clean.score.to_json()
 
     # re-scoring (new bootstrap seed, no CI) never calls the model
     crashing.batches.clear()
     rescored = run_task(digits_task(), crashing, limit=n, batch_size=bs, cache=cache, seed=7, ci=False)
     assert crashing.batches == []
-    assert rescored.n_cached == n and rescored.metrics["top1"].value == clean.metrics["top1"].value
-    assert any("no samples were computed" in note for note in rescored.latency.notes)
+    assert rescored.clean.n_cached == n and rescored.metrics["top1"].value == clean.metrics["top1"].value
+    lat = rescored.clean.latency  # the latency of the run that computed the samples, marked as such
+    assert lat.from_cache and lat.measured_samples > 0 and lat.throughput is None
+    assert any("stored by the run that computed them" in note for note in lat.notes)
 
 
 KILLABLE = textwrap.dedent("""
@@ -190,7 +199,7 @@ def test_sigkill_midway_then_resume(tmp_path, monkeypatch):
     resumed = run_task(task, uri, limit=n, batch_size=bs, cache=cache)
     assert sum(int(x) for x in log.read_text().split()) == n - 3 * bs
     clean = run_task(task, uri, limit=n, batch_size=bs, cache=False)
-    assert resumed.score.to_json() == clean.score.to_json()
+    assert resumed.clean.score.to_json() == clean.clean.score.to_json()
 
 
 def test_wrong_count_is_one_line_and_keeps_earlier_batches(tmp_path):
@@ -201,12 +210,12 @@ def test_wrong_count_is_one_line_and_keeps_earlier_batches(tmp_path):
         out = [[0.0] * 10 for _ in batch]
         return out if len(calls) < 3 else out[:-1]
 
-    with pytest.raises(InputError) as ei:
+    with pytest.raises(ModelError) as ei:
         run_task(digits_task(), short, limit=100, batch_size=10, cache=tmp_path / "c", metric=Top1())
     msg = str(ei.value)
     assert len(msg.splitlines()) == 1
     assert "short" in msg and "batch starting at sample digits-" in msg
-    assert msg.endswith("expected 10 predictions (one per input), got 9")
+    assert msg.endswith("expected 10 outputs (one per input), got 9 outputs")
     with ResponseCache(tmp_path / "c") as rc:
         assert rc.count() == 20
 
@@ -215,61 +224,51 @@ def test_wrong_type_names_model_and_sample(tmp_path):
     def words(batch):
         return ["seven" for _ in batch]
 
-    with pytest.raises(InputError) as ei:
+    with pytest.raises(ModelError) as ei:
         run_task(digits_task(), words, limit=5, cache=False, metric=Top1())
     msg = str(ei.value)
     assert "words: sample digits-" in msg
-    assert "expected class scores (a 1-D sequence of numbers, one per class), got 'seven'" in msg
+    assert "expected 10 class scores (a 1-D sequence of numbers, one per class), got 'seven'" in msg
+
+    def nine(batch):  # a 10-class task: the model's output is blamed, not the label
+        return [[0.1] * 9 for _ in batch]
+
+    with pytest.raises(ModelError, match=r"nine: sample digits-\d+: expected 10 class scores.*got '9 scores'"):
+        run_task(digits_task(), nine, limit=5, cache=False, metric=Top1())
 
     def scalar(batch):
         return 3
 
-    with pytest.raises(InputError, match="expected a list of predictions, one per input, got 'int'"):
+    with pytest.raises(ModelError, match="expected 5 outputs \\(one per input\\), got int"):
         run_task(digits_task(), scalar, limit=5, cache=False, metric=Top1())
 
 
 def test_unknown_shift_and_bad_arguments(digits_model):
-    with pytest.raises(UnknownNameError, match=r"unknown shift 'non'; did you mean 'none'\? \(known: none"):
-        run_task(digits_task(), digits_model, shift="non", cache=False)
-    with pytest.raises(InputError, match="no severity"):
-        run_task(digits_task(), digits_model, severity=3, cache=False)
-    with pytest.raises(InputError, match="batch size"):
-        run_task(digits_task(), digits_model, batch_size=0, cache=False)
+    with pytest.raises(UnknownNameError, match=r"unknown shift 'gausian_noise'; did you mean 'gaussian_noise'"):
+        run_task(digits_task(), digits_model, cells=parse_cells(["gausian_noise"]), cache=False)
+    for bad in (dict(batch_size=0), dict(limit=0), dict(seed=-1), dict(workers=-3), dict(bootstrap=0)):
+        with pytest.raises(InputError):
+            run_task(digits_task(), digits_model, cache=False, **bad)
 
 
-def _invert(x, severity, seed):
-    return 16.0 - np.asarray(x) * (severity / 5)
-
-
-def test_shift_hook_and_cache_key(tmp_path, digits_model):
-    SHIFTS.register("invert-test", f"{__name__}:_invert")
-    try:
-        cache = tmp_path / "c"
-        model = Counting()
-        clean = run_task(digits_task(), model, metric=Top1(), limit=20, cache=cache)
-        shifted_metric = Top1()
-        shifted = run_task(digits_task(), model, metric=shifted_metric, limit=20, cache=cache,
-                           shift="invert-test", severity=5)
-        assert sum(model.batches) == 40  # a shifted input is a new cache entry
-        assert shifted.records[0]["shift"] == "invert-test" and shifted.records[0]["severity"] == 5
-        assert clean.records[0]["shift"] == "none"
-        from gapbench.data.embedded import sklearn_digits
-
-        x0 = sklearn_digits("test")[0].input
-        want = np.asarray(x0 * 0 + 16.0 - x0).sum(axis=1)[:8].tolist() + [0.5, 0.25]
-        assert list(shifted_metric.preds[0]) == pytest.approx(want)
-        run_task(digits_task(), model, metric=Top1(), limit=20, cache=cache, shift="invert-test", severity=5)
-        assert sum(model.batches) == 40  # cached per (shift, severity)
-        run_task(digits_task(), model, metric=Top1(), limit=20, cache=cache, shift="invert-test", severity=3)
-        assert sum(model.batches) == 60
-    finally:
-        SHIFTS._entries.pop("invert-test")
+def test_shift_cells_and_cache_key(tmp_path):
+    cache = tmp_path / "c"
+    model = Counting()
+    cells = parse_cells(["contrast"], "1,5")
+    res = run_task(digits_task(), model, metric=Top1(), limit=20, cache=cache, cells=cells)
+    assert sum(model.batches) == 60  # clean once, then each cell: a shifted input is a new cache entry
+    assert [(c.cell.shift, c.cell.severity) for c in res.cells] == [("none", None), ("contrast", 1), ("contrast", 5)]
+    assert res.cells[2].records[0].shift == "contrast" and res.cells[2].records[0].severity == 5
+    run_task(digits_task(), model, metric=Top1(), limit=20, cache=cache, cells=cells)
+    assert sum(model.batches) == 60  # everything cached per (shift, params, seed)
+    run_task(digits_task(), model, metric=Top1(), limit=20, cache=cache, cells=cells, seed=1)
+    assert sum(model.batches) == 100  # the seed changes shifted inputs (not the clean ones)
     assert sample_seed(0, "abc") == sample_seed(0, "abc") != sample_seed(1, "abc")
 
 
 def test_task_type_mismatch(digits_model):
     asr = TaskSpec(name="asr-x", type="asr", dataset=Target("gapbench.data.embedded:sklearn_digits"),
-                   metric=Target("gapbench.metrics.wer:WERMetric"))
+                   metrics=(Target("gapbench.metrics.wer:WERMetric"),))
     with pytest.raises(InputError, match="builtin:digits-logreg: expected a task of type image-classification"):
         run_task(asr, digits_model, cache=False)
 
@@ -279,17 +278,20 @@ def test_default_cache_dir_from_env(tmp_path, monkeypatch, digits_model):
     res = run_task(digits_task(), digits_model, metric=Top1(), limit=8)
     assert res.cache_path == str(tmp_path / "uc" / "responses.sqlite")
     again = run_task(digits_task(), digits_model, metric=Top1(), limit=8)
-    assert again.n_cached == 8 and again.metrics == res.metrics
+    assert again.clean.n_cached == 8 and again.metrics == res.metrics
 
 
-def test_run_to_json_writes_file_and_store(tmp_path):
-    from gapbench.runner.local import run_to_json
+def test_run_and_save_writes_file_and_store(tmp_path):
+    from gapbench.core.run_spec import RunSpec
+    from gapbench.runner.local import run_and_save
     from gapbench.store import open_store
 
     url = f"sqlite:///{tmp_path / 'runs.db'}"
-    doc = run_to_json("digits", None, limit=12, seed=3, bootstrap=20, store_url=url, out_dir=tmp_path / "out")
+    outcome, path = run_and_save(RunSpec("digits", limit=12, seed=3, bootstrap=20), store_url=url,
+                                 out_dir=tmp_path / "out")
+    doc = outcome.document.to_json()
     assert doc["model"] == "builtin:digits-logreg" and doc["provenance"]["seed"] == 3
-    assert (tmp_path / "out" / f"{doc['run_id']}.json").is_file()
+    assert path == tmp_path / "out" / f"{doc['run_id']}.json" and path.is_file()
     assert (tmp_path / "out" / "cache" / "responses.sqlite").is_file()
     with open_store(url) as st:
         assert st.get_run(doc["run_id"])["task"] == "digits"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from gapbench.core.run_document import RunDocument
 from gapbench.errors import InputError
 from gapbench.store import (
     RunNotFoundError,
@@ -64,7 +65,9 @@ def test_round_trip_exact(store):
     run = _run(run_id="run-1", created_at="2026-01-02T03:04:05.123456+00:00")
     assert store.save_run(run) == "run-1"
     got = store.get_run("run-1")
-    assert got == run  # metrics, severities (int stays int), latency, provenance, created_at
+    # what was saved, as the typed run document writes it: metrics, severities (int stays int),
+    # latency, provenance, created_at
+    assert got == RunDocument.from_json(run).to_json()
     assert got["results"][1]["severity"] == 1 and isinstance(got["results"][1]["severity"], int)
     assert got["results"][3]["severity"] == 2.5
     assert got["results"][0]["metrics"]["wer"]["value"] == 0.1 + 0.2  # bit-exact doubles
@@ -77,18 +80,22 @@ def test_generated_id_and_created_at(store):
     run_id = store.save_run({"task": "t", "model": "m", "results": []})
     assert re.fullmatch(r"\d{8}-\d{6}-[0-9a-f]{8}", run_id)  # sorts by time, like the runner's ids
     got = store.get_run(run_id)
-    assert got["results"] == [] and got["latency"] is None and got["provenance"] is None
+    assert got["results"] == [] and got["latency"] is None and not got["provenance"]
     created = datetime.fromisoformat(got["created_at"])
     assert created.tzinfo is not None and created >= before
 
 
 def test_extra_keys_round_trip(store):
-    run = _run(run_id="x", notes=["a note"], dataset={"name": "librispeech", "n": 10})
-    run["results"][0]["n_samples"] = 10
+    dataset = {"name": "librispeech", "n_samples": 10, "fingerprint": "ab" * 32, "generator": {"tts": "espeak-ng 1.51"}}
+    run = _run(run_id="x", notes=["a note"], dataset=dataset)
+    run["results"][0]["n_skipped"] = 1
+    run["results"][0]["skipped"] = [{"sample_id": "s3", "reason": "too small"}]
     store.save_run(run)
     got = store.get_run("x")
-    assert got["notes"] == ["a note"] and got["dataset"] == {"name": "librispeech", "n": 10}
-    assert got["results"][0]["n_samples"] == 10
+    assert got["notes"] == ["a note"] and got["dataset"] == dataset
+    assert got["results"][0]["n_skipped"] == 1 and got["results"][0]["skipped"][0]["sample_id"] == "s3"
+    with pytest.raises(InputError, match="dataset"):  # a dataset block must say what makes runs comparable
+        store.save_run(_run(run_id="y", dataset={"name": "librispeech", "n": 10}))
 
 
 def test_created_at_naive_is_utc(store):

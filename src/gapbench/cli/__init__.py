@@ -11,6 +11,7 @@ import sys
 
 import typer
 
+
 def _no_flag_metavar() -> None:
     """Typer >= 0.29 prints a ``<bool>`` type beside every flag (``--no-ci <bool>``) as if it took
     a value; flags take none, so show none."""
@@ -77,7 +78,8 @@ _register_all()
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: bad input becomes one line on stderr (``--debug`` shows the traceback)."""
+    """Entry point: bad input and bad usage become one line on stderr (``--debug`` shows the
+    traceback); nothing computed is lost, because every command writes its results first."""
     from gapbench.core.registry import UnknownNameError
     from gapbench.errors import InputError, ModelError
     from gapbench.runner.cache import CacheError
@@ -87,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in args
     args = [a for a in args if a != "--debug"]
     try:
-        app(args, prog_name="gapbench", standalone_mode=True)  # usage errors: Typer's own message
+        code = app(args, prog_name="gapbench", standalone_mode=False)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except (InputError, UnknownNameError, ModelError, StoreError, CacheError, FileNotFoundError,
@@ -96,11 +98,20 @@ def main(argv: list[str] | None = None) -> int:
             raise
         sys.stderr.write(f"gapbench: error: {_one_line(exc)}\n")
         return 2
-    return 0
+    except Exception as exc:  # Typer's usage errors (vendored click): one line, not a box
+        if not hasattr(exc, "format_message") or debug:
+            raise
+        where = getattr(getattr(exc, "ctx", None), "command_path", "gapbench")
+        sys.stderr.write(f"gapbench: error: {exc.format_message()} (see '{where} --help')\n")
+        return int(getattr(exc, "exit_code", 2))
+    except KeyboardInterrupt:
+        sys.stderr.write("gapbench: interrupted\n")
+        return 130
+    return code if isinstance(code, int) else 0
 
 
 def _one_line(exc: BaseException) -> str:
-    if isinstance(exc, (FileNotFoundError, IsADirectoryError)) and exc.filename:
+    if isinstance(exc, (FileNotFoundError, IsADirectoryError, PermissionError)) and exc.filename:
         return f"{exc.filename}: {exc.strerror or 'cannot be read'}"
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 

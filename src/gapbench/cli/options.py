@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from gapbench.data.coco import IOU_TYPES
-from gapbench.text_normalizers.normalizers import NORMALIZER_NAMES
+from gapbench.text_normalizers import NORMALIZER_NAMES
 
 
 class OutputFormat(str, Enum):

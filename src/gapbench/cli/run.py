@@ -60,9 +60,8 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
             sys.stdout.write(json.dumps(doc) + "\n")
             return
         print_run(doc, outcome.clean.n_cached, outcome.clean.n_computed)
-        from gapbench.store import masked_url, resolve_url
-
         from gapbench.cli.render import err_console
+        from gapbench.store import masked_url, resolve_url
 
         err_console().print(f"JSON written to {json_path}; saved to the store at {masked_url(resolve_url(store))}",
                             markup=False)

@@ -6,7 +6,16 @@ from typing import Annotated
 
 import typer
 
-from gapbench.cli.options import BootstrapOpt, FormatOpt, IouType, IouTypeOpt, NoCiOpt, OutOpt, OutputFormat, SeedOpt
+from gapbench.cli.options import (
+    BootstrapOpt,
+    FormatOpt,
+    IouType,
+    IouTypeOpt,
+    NoCiOpt,
+    OutOpt,
+    OutputFormat,
+    SeedOpt,
+)
 
 
 def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer) -> None:

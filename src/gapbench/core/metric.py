@@ -211,12 +211,19 @@ class ComponentMetric(Metric):
 
                 boot = stats.bootstrap_stats(n, statistic, bootstrap, seed)
                 pt = np.array([float(point[k]) for k in boot_names])
-                bounds, reasons = stats.bootstrap_interval(boot, pt)
+                iv = stats.bc_percentile_interval(boot.reshape(len(boot), -1), pt)
+                refused: dict[str, list[str]] = {}
                 for j, name in enumerate(boot_names):
-                    if reasons[j] is None:
-                        cis[name] = (float(bounds[0, j]), float(bounds[1, j]))
+                    pair = iv.pair(j)
+                    if pair is not None:
+                        cis[name] = pair
                     elif "/" not in name:
-                        notes.append(f"{name}: no interval ({reasons[j]})")
+                        notes.append(f"{name}: {iv.reasons[j]}")
+                    else:
+                        refused.setdefault(str(iv.reasons[j]).split(" (")[0], []).append(name.split("/", 1)[1])
+                for reason, names in refused.items():
+                    shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+                    notes.append(f"{len(names)} per-class value(s) without an interval ({reason}): {shown}")
                 info["bootstrap"] = {"resamples": bootstrap, "seed": seed, "unit": self.unit}
         metrics: dict[str, MetricValue] = {}
         groups: dict[str, dict[str, MetricValue]] = {}

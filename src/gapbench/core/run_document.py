@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import numbers
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -83,15 +84,16 @@ def _number(x: Any, where: str, what: str) -> float | int | None:
         raise InputError(None, where, f"{what} as a number or null", x) from None
     if math.isnan(f):
         return None
-    return int(x) if isinstance(x, int) else f
+    return int(x) if isinstance(x, numbers.Integral) else f
 
 
 def check_severity(x: Any, where: str) -> int | float | None:
+    """A ladder level or a swept parameter's value: a finite number (numpy scalars become Python's)."""
     if x is None:
         return None
-    if isinstance(x, (bool, str, bytes)) or not isinstance(x, (int, float)) or not math.isfinite(x):
+    if isinstance(x, (bool, str, bytes)) or not isinstance(x, numbers.Real) or not math.isfinite(x):
         raise InputError(None, where, "severity as a finite number or null", x)
-    return x
+    return int(x) if isinstance(x, numbers.Integral) else float(x)
 
 
 def check_shift(x: Any, where: str) -> str:

@@ -56,7 +56,7 @@ class Target:
 
     target: str
     args: Mapping[str, Any] = field(default_factory=dict)
-    base_dir: str | None = None  # where a relative ``file.py:attr`` target is resolved
+    base_dir: str | None = field(default=None, compare=False)  # where a relative ``file.py:attr`` is resolved
 
     def resolve(self) -> Any:
         """The callable itself (imported now)."""

@@ -371,30 +371,3 @@ def paired_ratio_test(
         lambda c: _ratio(c @ na, c @ da), lambda c: _ratio(c @ nb, c @ db), len(na), resamples, seed
     )
 
-
-MIN_DISTINCT = 20  # fewer distinct resampled values than this: the interval is not trustworthy
-
-
-def bootstrap_interval(boot: np.ndarray, point: np.ndarray) -> tuple[np.ndarray, list[str | None]]:
-    """Percentile intervals of each column of ``boot`` ``(B, m)``, or a reason why not.
-
-    Columns whose resamples are undefined (NaN) or take fewer than ``MIN_DISTINCT`` distinct
-    values get no interval (NaN bounds) and a one-phrase reason; the rest get the percentile
-    interval.
-    """
-    boot = np.asarray(boot, dtype=float).reshape(len(boot), -1)
-    point = np.asarray(point, dtype=float).reshape(-1)
-    bounds = percentile_interval(boot)
-    reasons: list[str | None] = []
-    for j in range(boot.shape[1]):
-        col = boot[:, j][~np.isnan(boot[:, j])]
-        if col.size == 0 or np.isnan(point[j]):
-            reasons.append("undefined on the resamples")
-        elif np.unique(col).size < MIN_DISTINCT:
-            reasons.append(f"fewer than {MIN_DISTINCT} distinct resampled values")
-        else:
-            reasons.append(None)
-    for j, r in enumerate(reasons):
-        if r is not None:
-            bounds[:, j] = np.nan
-    return bounds, reasons

@@ -25,7 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from gapbench.core.results import MetricValue, ScoreResult
-from gapbench.core.run_document import DatasetInfo, ResultEntry, RunDocument, SampleRecord, dataset_fingerprint
+from gapbench.core.run_document import (
+    DatasetInfo,
+    ResultEntry,
+    RunDocument,
+    SampleRecord,
+    dataset_fingerprint,
+)
 from gapbench.core.run_spec import RunSpec
 from gapbench.core.sample import Sample
 from gapbench.core.task import TaskSpec, get_task
@@ -314,7 +320,8 @@ def run_task(
 ) -> RunOutcome:
     """:func:`run` with the spec given as keywords (``limit=``, ``seed=``, ``cells=``...).
 
-    ``metric``: a Metric instance (copied fresh for each cell) instead of the task's metrics.
+    ``metric``: a Metric instance instead of the task's metrics (the clean cell updates it; every
+    other cell a fresh copy).
     """
     from gapbench.core.task import register_task
 
@@ -324,7 +331,13 @@ def run_task(
         name = task.name
     uri = model if isinstance(model, str) else None
     spec = RunSpec(task=str(name), model=uri, **spec_fields)
-    factory = None if metric is None else (lambda: [copy.deepcopy(metric)])
+    factory = None
+    if metric is not None:
+        pristine, handed = copy.deepcopy(metric), []
+
+        def factory() -> list[Any]:
+            handed.append(1)
+            return [metric if len(handed) == 1 else copy.deepcopy(pristine)]
     return run(spec, None if isinstance(model, str) else model, cache=cache, metrics=factory,
                show_progress=show_progress)
 

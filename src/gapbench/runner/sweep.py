@@ -245,7 +245,7 @@ def _corruption_error(out: dict[str, Any], clean: float | None, higher: bool, ba
                       notes: list[str]) -> None:
     base = load_baseline(baseline)
     errors: dict[str, float] = {}
-    for shift, fam in out["families"].items():
+    for shift in out["families"]:
         rows = [r for r in out["cells"] if r["shift"] == shift and not r.get("swept") and r["value"] is not None]
         if {r["severity"] for r in rows} >= set(SEVERITIES):
             errors[shift] = float(np.mean([_error(r["value"], higher) for r in rows if r["severity"] in SEVERITIES]))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Iterable, Sequence
+
 from gapbench.core.results import CompareResult, ScoreResult
 from gapbench.data.text_pairs import TextPair, check_same_ids, join_kaldi, read_pairs_columns
 from gapbench.errors import InputError

@@ -40,6 +40,8 @@ from gapbench.store.models import (
     MetricValueRow,
     Result,
     Run,
+)
+from gapbench.store.models import (
     SampleRecord as SampleRecordRow,
 )
 from gapbench.store.urls import masked_url, resolve_url

@@ -57,10 +57,11 @@ from typing import Iterator, List, Match, Optional, Union
 from more_itertools import windowed
 
 from gapbench.errors import InputError
+from gapbench.text_normalizers import NORMALIZER_NAMES
 
 Normalizer = Callable[[str], str]
 
-NORMALIZER_NAMES: tuple[str, ...] = ("none", "basic", "whisper")
+__all__ = ["NORMALIZER_NAMES", "get_normalizer"]
 WHISPER_SOURCE_VERSION = "20250625"
 
 
