@@ -146,8 +146,9 @@ def test_unknown_scheme_and_name_suggest():
         load_model("bultin:digits-logreg")
     with pytest.raises(UnknownNameError, match="did you mean 'digits-logreg'"):
         load_model("builtin:digits-logre")
-    with pytest.raises(UnknownNameError, match="did you mean 'builtin:digits-logreg'"):
-        load_model("digits-logreg")
+    assert load_model("digits-logreg").name == "builtin:digits-logreg"  # embedded models answer to bare names
+    with pytest.raises(UnknownNameError, match="did you mean 'digits-logreg'"):
+        load_model("digits-logrg")
 
 
 def test_adding_a_scheme_is_one_registry_entry():

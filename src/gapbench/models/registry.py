@@ -32,12 +32,14 @@ def load_model(model: str | ModelAdapter | Callable[[list[Any]], Any]) -> ModelA
 
         return PythonCallableModel(model)
     scheme, sep, rest = model.partition(":")
-    if not sep:
+    if not sep:  # a bare name: an embedded model (``pocketsphinx`` = ``builtin:pocketsphinx``)
         from gapbench.models.builtin import BUILTINS
 
-        hint = [f"builtin:{n}" for n in BUILTINS.suggest(model)]
-        msg = (f"unknown model {model!r}: expected 'scheme:name' with scheme one of "
-               f"{', '.join(SCHEMES.names())}")
+        if model in BUILTINS:
+            return SCHEMES.get("builtin")(model)
+        hint = BUILTINS.suggest(model)
+        msg = (f"unknown model {model!r}: expected an embedded model ({', '.join(BUILTINS.names())}) "
+               f"or 'scheme:name' with scheme one of {', '.join(SCHEMES.names())}")
         raise UnknownNameError(msg + (f"; did you mean {hint[0]!r}?" if hint else ""))
     factory = SCHEMES.get(scheme)
     return factory(rest)
