@@ -31,7 +31,7 @@ from gapbench.metrics.coco_exact import (
     exact_point_from_matching,
     lone_first_tp,
 )
-from gapbench.metrics.stats import resample_counts
+from gapbench.metrics.intervals import resample_counts
 from gapbench.scoring.coco import score_coco
 
 ATOL = 1e-12

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from gapbench.core.predictions import SpeakerTurns
 from gapbench.errors import InputError
-from gapbench.metrics import stats
+from gapbench.metrics import intervals
 from gapbench.metrics.der import DERMetric
 from gapbench.scoring.der import score_der
 
@@ -115,11 +115,11 @@ def test_four_ami_meetings_accumulate_like_pyannote(
     assert result.metrics["der"].value != pytest.approx(
         np.mean([f["diarization error rate"] for f in per_file.values()])
     )
-    # the interval resamples files: the same as stats.ratio_interval on per-file errors / totals
+    # the interval resamples files: the same as intervals.ratio_interval on per-file errors / totals
     errs = [r["confusion"] + r["false_alarm"] + r["missed"] for r in result.records]
     tots = [r["total"] for r in result.records]
     # (the same up to float association: the base sums components before dividing)
-    assert result.metrics["der"].ci95 == pytest.approx(stats.ratio_interval(errs, tots, 300, 3).pair(), abs=1e-12)
+    assert result.metrics["der"].ci95 == pytest.approx(intervals.ratio_interval(errs, tots, 300, 3).pair(), abs=1e-12)
     lo, hi = result.metrics["der"].ci95
     assert lo <= result.metrics["der"].value <= hi
     assert any("rough" in n for n in result.notes)

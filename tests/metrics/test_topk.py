@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from gapbench.core.predictions import ClassScores
 from gapbench.errors import InputError
-from gapbench.metrics import stats
+from gapbench.metrics import intervals
 from gapbench.metrics.topk import TopKAccuracy
 from gapbench.scoring.arrays import score_topk
 
@@ -92,7 +92,7 @@ def test_wilson_interval_and_json() -> None:
     js = result.to_json()
     assert set(js["metrics"]) == {"top1", "top5"}
     hits = sum(r["hit@5"] for r in result.records)
-    assert result.metrics["top5"].ci95 == stats.wilson_interval(hits, 40)
+    assert result.metrics["top5"].ci95 == intervals.wilson_interval(hits, 40)
     assert score_topk(scores, labels, ci=False).metrics["top1"].ci95 is None
 
 

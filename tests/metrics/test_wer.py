@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from gapbench.core.predictions import Transcript
 from gapbench.data.text_pairs import TextPair
 from gapbench.errors import InputError
-from gapbench.metrics.stats import paired_ratio_test, ratio_interval
+from gapbench.metrics.intervals import paired_ratio_test, ratio_interval
 from gapbench.metrics.wer import WERMetric, tokenize
 from gapbench.scoring.text import compare_cer, compare_wer, score_cer, score_wer
 

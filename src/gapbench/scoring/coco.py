@@ -7,7 +7,7 @@ from typing import Any
 from gapbench.core.results import ScoreResult
 from gapbench.data.coco import load_coco
 from gapbench.metrics.coco import evaluate_coco
-from gapbench.metrics.stats import DEFAULT_RESAMPLES, DEFAULT_SEED
+from gapbench.metrics.intervals import DEFAULT_RESAMPLES, DEFAULT_SEED
 
 
 def score_coco(
