@@ -20,7 +20,9 @@ from gapbench.runner.pipeline import Pipeline
 
 RULES = textwrap.dedent('''
     import re
-        
+    from gapbench.core.predictions import Choice
+    from gapbench.core.sample import Sample
+
     def items():
         return [Sample(f"q{i}", f"question {i}", "ABCD"[i % 4]) for i in range(8)]
 
