@@ -101,9 +101,14 @@ def write_json(payload: dict[str, Any], out: Path | None) -> None:
 
 
 def emit(payload: dict[str, Any], fmt: OutputFormat, out: Path | None, show: Any) -> None:
-    """Print (table or JSON) first, then save: an unwritable ``--out`` never loses the result."""
+    """Print (table or JSON) first, then save: an unwritable ``--out`` never loses the result.
+
+    With JSON, standard output holds only the document; its notes are also said on standard
+    error, as the table form says them, so a person watching a pipeline still sees them."""
     if fmt == OutputFormat.json:
         sys.stdout.write(json.dumps(payload) + "\n")
+        sys.stdout.flush()
+        print_notes([str(n) for n in payload.get("notes", [])])
     else:
         show()
     write_json(payload, out)
