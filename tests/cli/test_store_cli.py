@@ -97,4 +97,4 @@ def test_suite_store_failure_is_an_error_naming_the_json(tmp_path: Path, capsys)
     code = main(["suite", str(suite), "--store", "foo://bar", "--out", str(tmp_path / "o"), "--bootstrap", "20"])
     err = capsys.readouterr().err
     (path,) = (tmp_path / "o").glob("suite-*.json")
-    assert code != 0 and f"gapbench: error: " in err and str(path) in err
+    assert code != 0 and "gapbench: error: " in err and str(path) in err

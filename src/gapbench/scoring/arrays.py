@@ -4,7 +4,6 @@ and their paired comparisons."""
 from __future__ import annotations
 
 import os
-
 from collections.abc import Iterable, Sequence
 from typing import Any
 

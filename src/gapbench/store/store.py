@@ -23,8 +23,8 @@ from gapbench.core.provenance import new_run_id
 from gapbench.core.run_document import RunDocument, SampleRecord
 from gapbench.shifts.base import CLEAN
 from gapbench.store.codec import (
-    chunks,
     INT_METRICS_KEY,
+    chunks,
     created_at,
     created_out,
     dumps,
