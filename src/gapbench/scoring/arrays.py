@@ -3,6 +3,7 @@ and their paired comparisons."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -106,4 +107,5 @@ def compare_topk(logits_a: ArrayLike, logits_b: ArrayLike, labels: ArrayLike, *,
 
 
 def _label(src: Any, default: str) -> str:
-    return str(src) if isinstance(src, str) else default
+    """A system is named by its file (a ``str`` or a ``Path``); in-memory arrays by ``default``."""
+    return str(src) if isinstance(src, (str, os.PathLike)) else default
