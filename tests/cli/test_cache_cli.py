@@ -47,8 +47,6 @@ def test_read_only_cache_is_one_line(tmp_path: Path, capsys, monkeypatch: pytest
     assert str(_cache(tmp_path)) in err and "delete that file" in err and "Traceback" not in err
 
 
-@pytest.mark.xfail(strict=True, reason="runner/cache.py says 'run without the cache', not the flag "
-                   "(change requested from its owner)")
 def test_cache_error_names_the_no_cache_flag(tmp_path: Path, capsys) -> None:
     _cache(tmp_path).parent.mkdir(parents=True)
     _cache(tmp_path).write_bytes(b"x" * 4096)

@@ -88,8 +88,6 @@ def test_runs_and_show(tmp_path: Path, capsys) -> None:
     assert capsys.readouterr().err.count("\n") == 1
 
 
-@pytest.mark.xfail(strict=True, reason="cli/suite.py exits 0 after a store failure and suite.py's note does not "
-                   "name the suite JSON path (changes requested from their owner)")
 def test_suite_store_failure_is_an_error_naming_the_json(tmp_path: Path, capsys) -> None:
     suite = tmp_path / "tiny.yaml"
     suite.write_text("name: tiny\njobs:\n  - name: digits\n    run: {task: digits, limit: 16}\n    show: [top1]\n")
