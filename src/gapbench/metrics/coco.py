@@ -37,9 +37,9 @@ from typing import Any
 
 import numpy as np
 
+from gapbench.core.coco_format import CocoInput, validate_dt, validate_gt
 from gapbench.core.metric import FRACTION_UP, Metric, check_batch
 from gapbench.core.results import MetricValue, ScoreResult
-from gapbench.data.coco import CocoInput, validate_dt, validate_gt
 from gapbench.errors import InputError
 from gapbench.metrics.coco_accumulate import STAT_NAMES
 from gapbench.metrics.intervals import DEFAULT_RESAMPLES, DEFAULT_SEED, MIN_DISTINCT, MIN_UNITS
