@@ -41,3 +41,13 @@ def test_fresh_worker_is_bit_reproducible_and_reports_versions():
     assert va["espeak-ng"].count(".") >= 1
     assert all(np.array_equal(x, y) for x, y in zip(a, b))
     assert len(a) == 2 and all(x.size > 1000 for x in a)
+
+
+def test_ipa_follows_the_voice():
+    from gapbench.speech.tts import ipa
+
+    us, gb = ipa("tomato", "en-us"), ipa("tomato", "en")
+    assert us != gb and us.startswith("t") and "ˈ" in us  # stress mark, IPA not ASCII phoneme names
+    assert len(ipa("hello world. good morning").split()) == 4  # every clause, not just the first
+    with pytest.raises(ModelError, match="no voice"):
+        ipa("x", "xx-nope")

@@ -14,8 +14,10 @@ cepstral mean normalisation and VAD are tuned on recordings that always carry so
 embedded corpus is stored clean. So this adapter's own ``preprocess`` adds white Gaussian noise of
 standard deviation ``floor`` (default 100 int16 LSB, about -50 dBFS; fixed seed 0 so it is
 deterministic) before converting to 16-bit PCM. Other models and the SNR arithmetic of the noise
-shift see the clean audio. ``floor=0`` turns it off; measured effect in the speech README
-(``benchmarks/speech_floor.py`` prints it).
+shift see the clean audio. ``floor=0`` turns it off. Measured with ``benchmarks/speech_floor.py``
+on the embedded corpora (WER with floor / without): digits grammar 0.309 / 0.342, words grammar
+0.700 / 0.717, digits full LM 0.855 / 0.914; on seven clean en-us digit clips the grammar mode is
+exact with the floor and misreads two without it (``tests/models/test_pocketsphinx.py``).
 
 Streaming: ``stream(audio, chunk_s=0.1)`` feeds the decoder 100 ms at a time and yields a
 :class:`StreamEvent` per chunk with the partial hypothesis and the seconds since the call began,

@@ -137,6 +137,29 @@ def synthesize(text: str, voice: Voice = Voice(), sample_rate: int = 16000, seed
     return np.clip(x, -1.0, 1.0)
 
 
+def ipa(text: str, voice: str = "en-us") -> str:
+    """espeak-ng's IPA transcription of ``text`` (``espeak_TextToPhonemes``, UTF-8 IPA, clause by clause).
+
+    The same library and voice data as the audio, so the transcription matches what is spoken
+    (unlike a dictionary's first pronunciation, e.g. cmudict's caught/hot vowels).
+    """
+    with _LOCK:
+        eng = _engine()
+        lib = eng.lib
+        if lib.espeak_SetVoiceByName(voice.encode()) != 0:
+            raise ModelError(f"espeak-ng has no voice {voice!r}")
+        lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
+        lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_char_p), ctypes.c_int, ctypes.c_int]
+        buf = ctypes.create_string_buffer(text.encode("utf-8") + b"\0")
+        ptr = ctypes.c_char_p(ctypes.addressof(buf))
+        parts = []
+        while ptr.value:
+            out = lib.espeak_TextToPhonemes(ctypes.byref(ptr), _CHARS_UTF8, 0x02)  # bit 1: IPA
+            if out:
+                parts.append(out.decode("utf-8").strip())
+        return " ".join(p for p in parts if p)
+
+
 def trim_silence(x: np.ndarray, threshold: float = 1e-3, pad: int = 0) -> np.ndarray:
     """Cut leading/trailing samples below ``threshold`` (espeak pads every utterance with silence)."""
     idx = np.flatnonzero(np.abs(x) > threshold)
