@@ -270,3 +270,22 @@ def diarization_dataset(data: str | os.PathLike[str] | None = None) -> SpeechDat
                 raise InputError(r, f"file {uri!r}", f"an audio file {uri}{{{','.join(AUDIO_EXTS)}}} beside it")
             entries.append(Entry(uri, audio, tuple((t.start, t.end, t.speaker) for t in ts), f"{r}: file {uri}"))
     return SpeechDataset(entries, "rttm", str(path), make_reference=SpeakerTurns)
+
+
+def task_with_data(task: Any, data: str | os.PathLike[str]) -> Any:
+    """``task`` (a TaskSpec) with ``data=PATH`` added to its dataset arguments (``--data PATH``).
+
+    A task whose dataset callable takes no ``data`` argument (the embedded corpora) is refused in
+    one line rather than silently ignoring the path.
+    """
+    import dataclasses
+    import inspect
+
+    from gapbench.core.task import Target
+
+    params = inspect.signature(task.dataset.resolve()).parameters
+    if "data" not in params:
+        raise InputError(None, "--data", f"a task that reads a data set path (task {task.name!r} is embedded)",
+                         str(data))
+    ds = Target(task.dataset.target, {**task.dataset.args, "data": os.fspath(data)}, task.dataset.base_dir)
+    return dataclasses.replace(task, dataset=ds)
