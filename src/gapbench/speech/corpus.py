@@ -53,7 +53,7 @@ DIGIT_WORDS = ("zero", "oh", "one", "two", "three", "four", "five", "six", "seve
 _WORD_STOP = frozenset("""jan feb mar apr jun jul aug sep sept oct nov dec mon tue wed thu fri sat sun mrs etc
 nfl nba bbc cnn usa usd ceo dvd tv www com org pdf html http https
 public private import grammar""".split())
-DEFAULT_SIZES = {"asr-digits": 40, "asr-words": 60, "asr-sentences": 20, "diarization-meetings": 4}
+DEFAULT_SIZES = {"asr-digits": 40, "asr-words": 60, "asr-sentences": 20, "diarization-meetings": 10}
 
 
 class SpokenDataset(list):  # type: ignore[type-arg]
