@@ -165,5 +165,7 @@ def test_task_with_data_binds_the_path_or_refuses(tmp_path):
     task = task_with_data(get_task("asr"), tmp_path / "m.jsonl")
     assert task.dataset.args["data"] == str(tmp_path / "m.jsonl")
     assert [s.reference for s in task.samples()] == ["hi"]
+    gen = task.generator()
+    assert gen["data"] == str(tmp_path / "m.jsonl") and gen["soundfile"] == sf.__version__ and gen["libsndfile"]
     with pytest.raises(InputError, match="--data: expected a task that reads a data set path"):
         task_with_data(get_task("asr-digits"), tmp_path)

@@ -58,3 +58,12 @@ def test_generic_asr_task_reads_a_manifest(tmp_path):
     out = run_task(task, None, cache=False, show_progress=False, ci=False)
     assert out.document.dataset.n_samples == 2
     assert out.metrics["wer"].value == 0.0  # 22.05 kHz resampled by the adapter; whisper normaliser
+
+
+def test_run_document_records_the_generator_versions():
+    from gapbench.speech.tts import generator_versions
+
+    out = run_task("diarization-meetings", "diarizer", limit=1, cache=False, show_progress=False, ci=False)
+    gen = out.document.dataset.generator
+    assert gen["espeak-ng"] == generator_versions()["espeak-ng"] and gen["corpus_version"]
+    assert gen["dataset"] == "gapbench.speech.corpus:diarization_meetings"

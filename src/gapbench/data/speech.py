@@ -272,6 +272,17 @@ def diarization_dataset(data: str | os.PathLike[str] | None = None) -> SpeechDat
     return SpeechDataset(entries, "rttm", str(path), make_reference=SpeakerTurns)
 
 
+def reader_versions() -> dict[str, str]:
+    """What reads the audio (soundfile and its libsndfile): the run document's dataset generator."""
+    import soundfile as sf
+
+    return {"soundfile": sf.__version__, "libsndfile": sf.__libsndfile_version__}
+
+
+asr_dataset.generator = reader_versions  # type: ignore[attr-defined]
+diarization_dataset.generator = reader_versions  # type: ignore[attr-defined]
+
+
 def task_with_data(task: Any, data: str | os.PathLike[str]) -> Any:
     """``task`` (a TaskSpec) with ``data=PATH`` added to its dataset arguments (``--data PATH``).
 

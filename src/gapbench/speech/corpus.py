@@ -254,6 +254,22 @@ def diarization_meetings(n: int | None = None, seed: int = 0) -> SpokenDataset:
     return load_corpus("diarization-meetings", n, seed)
 
 
+def corpus_generator() -> dict[str, str]:
+    """What generates the embedded corpora (espeak-ng, its loader, soxr, the corpus version).
+
+    Attached as ``generator`` to the dataset targets below: the run document's dataset info
+    records it (``TaskSpec.generator``). Loading the library here is cheap and does not touch
+    the build, which runs in its own fresh process.
+    """
+    from gapbench.speech.tts import generator_versions
+
+    return {**generator_versions(), "corpus_version": str(CORPUS_VERSION)}
+
+
+for _target in (asr_digits, asr_words, asr_sentences, diarization_meetings):
+    _target.generator = corpus_generator  # type: ignore[attr-defined]
+
+
 def vocabulary(name: str, n: int | None = None, seed: int = 0) -> list[str]:
     """The words a corpus can contain (for grammar-constrained decoding), without building audio."""
     n = DEFAULT_SIZES[name] if n is None else int(n)
