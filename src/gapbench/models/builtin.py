@@ -18,9 +18,17 @@ from gapbench.models.base import ModelAdapter
 # builtin name -> "module:attr" of a zero-argument factory returning a ModelAdapter
 BUILTINS: Registry[Any] = Registry("builtin model")
 BUILTINS.register("digits-logreg", "gapbench.models.builtin:DigitsLogReg")
+BUILTINS.register("pocketsphinx", "gapbench.models.pocketsphinx_asr:pocketsphinx_lm")
+BUILTINS.register("pocketsphinx-digits", "gapbench.models.pocketsphinx_asr:pocketsphinx_digits")
+BUILTINS.register("pocketsphinx-words", "gapbench.models.pocketsphinx_asr:pocketsphinx_words")
+BUILTINS.register("diarizer", "gapbench.models.diarizer:diarizer")
 
 BUILTIN_DESCRIPTIONS: dict[str, str] = {
     "digits-logreg": "scikit-learn LogisticRegression trained on the digits train split (offline)",
+    "pocketsphinx": "CMU PocketSphinx 5, US-English full language model (ASR, offline)",
+    "pocketsphinx-digits": "PocketSphinx with a JSGF loop over the TIDIGITS words (asr-digits)",
+    "pocketsphinx-words": "PocketSphinx with a JSGF grammar of the asr-words vocabulary (one word)",
+    "diarizer": "energy VAD + MFCC-statistics embeddings + agglomerative clustering (diarization)",
 }
 
 

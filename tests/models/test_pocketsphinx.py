@@ -1,0 +1,81 @@
+"""pocketsphinx: full LM and JSGF grammar modes, the adapter's noise floor, streaming, bare names."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gapbench.core.media import Audio
+from gapbench.errors import InputError
+from gapbench.models.pocketsphinx_asr import DEFAULT_FLOOR, PocketSphinxASR, StreamEvent, to_pcm16
+from gapbench.models.registry import load_model
+from gapbench.speech.corpus import DIGIT_WORDS
+from gapbench.speech.tts import Voice, synthesize_fresh, trim_silence
+
+# clips the grammar mode with the floor decodes exactly (checked by running the decoder)
+PERFECT = ["one", "two three", "four five six", "seven eight", "zero one two", "three", "eight two"]
+
+
+@pytest.fixture(scope="module")
+def clips():
+    out, _ = synthesize_fresh([(t, Voice("en-us", 150, 50), 16000, 0) for t in PERFECT])
+    return [Audio(trim_silence(x), 16000) for x in out]
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_model("pocketsphinx-digits")
+
+
+def test_grammar_mode_is_perfect_on_clean_digits(digits, clips):
+    hyps = digits.predict([digits.preprocess(a) for a in clips])
+    assert hyps == PERFECT
+    assert digits.settings()["mode"] == "jsgf" and digits.settings()["floor"] == DEFAULT_FLOOR
+
+
+def test_the_floor_matters_for_tts_audio(clips):
+    bare = PocketSphinxASR(DIGIT_WORDS, loop=True, floor=0.0)
+    hyps = bare.predict([bare.preprocess(a) for a in clips])
+    assert hyps != PERFECT  # without the floor some of these clean clips are misread
+    assert bare.fingerprint() != PocketSphinxASR(DIGIT_WORDS, loop=True).fingerprint()
+
+
+def test_full_lm_decodes_something_and_is_registered(clips):
+    lm = load_model("pocketsphinx")
+    assert lm.name == "builtin:pocketsphinx" and lm.settings()["mode"] == "lm"
+    assert lm is not load_model("builtin:pocketsphinx")  # a fresh adapter per load
+    hyp = lm.predict([lm.preprocess(clips[1])])[0]
+    assert isinstance(hyp, str) and "two" in hyp  # "two three" -> measured "two three"
+
+
+def test_to_pcm16_floor_resampling_and_downmix():
+    x = np.full(8000, 0.5, np.float32)
+    pcm = to_pcm16(Audio(x, 16000), floor=0.0)
+    assert pcm.dtype == np.int16 and np.all(pcm == round(0.5 * 32767))
+    noisy = to_pcm16(Audio(np.zeros(32000, np.float32), 16000), floor=100.0)
+    assert noisy.std() == pytest.approx(100, rel=0.05)
+    assert np.array_equal(noisy, to_pcm16(Audio(np.zeros(32000, np.float32), 16000), floor=100.0))
+    assert to_pcm16(Audio(np.zeros(44100, np.float32), 44100), floor=0).size == 16000
+    stereo = np.stack([np.full(100, 1000, np.int16), np.full(100, 3000, np.int16)], axis=1)
+    assert np.all(to_pcm16(Audio(stereo, 16000), floor=0) == 2000)
+    with pytest.raises(InputError, match="non-empty"):
+        to_pcm16(Audio(np.zeros(0, np.float32), 16000))
+    with pytest.raises(InputError, match="Audio"):
+        to_pcm16(np.zeros(10))
+
+
+def test_vocabulary_oov_words_are_dropped_and_counted():
+    m = PocketSphinxASR(["one", "two", "qqzzxv"], loop=False)
+    assert m.settings()["oov_dropped"] == 1
+    with pytest.raises(InputError, match="pronunciation dictionary"):
+        PocketSphinxASR(["qqzzxv"])
+
+
+def test_streaming_partials_end_in_the_batch_result(digits, clips):
+    events = list(digits.stream(clips[2], chunk_s=0.1))
+    assert all(isinstance(e, StreamEvent) for e in events)
+    assert events[-1].final and not any(e.final for e in events[:-1])
+    assert events[-1].text == digits.predict([digits.preprocess(clips[2])])[0] == "four five six"
+    assert [e.audio_seconds for e in events] == sorted(e.audio_seconds for e in events)
+    assert any(e.text for e in events[:-1])  # partial hypotheses before the end
+    ttfr = digits.time_to_first_result(clips[2])
+    assert ttfr is not None and 0 < ttfr < events[-1].elapsed + 1.0
