@@ -158,14 +158,13 @@ def test_rttm_and_audio_for_diarization(tmp_path):
 
 def test_task_with_data_binds_the_path_or_refuses(tmp_path):
     from gapbench.core.task import get_task
-    from gapbench.data.speech import task_with_data
 
     write(tmp_path / "a.wav", tone(0.2))
     (tmp_path / "m.jsonl").write_text('{"audio_filepath": "a.wav", "text": "hi"}\n')
-    task = task_with_data(get_task("asr"), tmp_path / "m.jsonl")
+    task = get_task("asr").with_data(tmp_path / "m.jsonl")
     assert task.dataset.args["data"] == str(tmp_path / "m.jsonl")
     assert [s.reference for s in task.samples()] == ["hi"]
     gen = task.generator()
     assert gen["data"] == str(tmp_path / "m.jsonl") and gen["soundfile"] == sf.__version__ and gen["libsndfile"]
-    with pytest.raises(InputError, match="--data: expected a task that reads a data set path"):
-        task_with_data(get_task("asr-digits"), tmp_path)
+    with pytest.raises(InputError, match="task 'asr-digits': expected a task that reads a data set path"):
+        get_task("asr-digits").with_data(tmp_path)

@@ -35,6 +35,8 @@ BaselineOpt = Annotated[str | None, typer.Option(
     "--baseline", metavar="alexnet|FILE",
     help="corruption-error baseline for CE/mCE: 'alexnet' (Hendrycks & Dietterich 2019) or a JSON file "
     '{"clean": error, "corruptions": {name: error or [5 errors]}}')]
+DataOpt = Annotated[Path | None, typer.Option(
+    "--data", metavar="PATH", help="your data set, for the generic tasks (asr, diarization, imagefolder, coco, ...)")]
 NoiseDirOpt = Annotated[Path | None, typer.Option(
     "--noise-dir", metavar="DIR", help="audio clips for noise:kind=babble|file (default: the task's own audio)")]
 LimitOpt = Annotated[int | None, typer.Option("--limit", min=1, metavar="N", help="only the first N samples")]
@@ -71,6 +73,7 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
         save_shifted_n: SaveShiftedNOpt = 4,
         baseline: BaselineOpt = None,
         noise_dir: NoiseDirOpt = None,
+        data: DataOpt = None,
     ) -> None:
         """Run a model on a task, clean and under shifts: scores with 95% CIs, the drop from clean with
         its paired interval, per-stage latency, provenance; saved as JSON and to the store."""
@@ -82,7 +85,8 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
                        batch_size=batch_size, workers=workers, bootstrap=bootstrap, ci=not no_ci,
                        warmup_batches=warmup, use_cache=not no_cache, on_error=on_error,  # type: ignore[arg-type]
                        save_shifted=str(save_shifted) if save_shifted else None, save_shifted_n=save_shifted_n,
-                       baseline=baseline, options={"noise_dir": str(noise_dir)} if noise_dir else {})
+                       baseline=baseline, options={k: str(v) for k, v in (("noise_dir", noise_dir), ("data", data))
+                                                   if v is not None})
         outcome, json_path = run_and_save(spec, store_url=store, out_dir=out)
         doc = outcome.document.to_json()
         if fmt == OutputFormat.json:

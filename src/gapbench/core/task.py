@@ -131,6 +131,21 @@ class TaskSpec:
         """Fresh metric states, one per declared metric."""
         return [m.build() for m in self.metrics]
 
+    def with_data(self, data: str | os.PathLike[str]) -> TaskSpec:
+        """This task reading the user's data set at ``data`` (``gapbench run TASK --data PATH``).
+
+        A task whose dataset target takes no ``data`` argument (an embedded data set) is refused in
+        one line rather than silently ignoring the path.
+        """
+        import dataclasses
+        import inspect
+
+        if "data" not in inspect.signature(self.dataset.resolve()).parameters:
+            raise InputError(None, f"task {self.name!r}", "a task that reads a data set path (this one is embedded; "
+                             "see `gapbench tasks`)", os.fspath(data))
+        ds = Target(self.dataset.target, {**self.dataset.args, "data": os.fspath(data)}, self.dataset.base_dir)
+        return dataclasses.replace(self, dataset=ds)
+
     def generator(self) -> dict[str, str]:
         """What made the data, for the run document: the dataset target, its arguments and, when the
         target carries a ``generator`` attribute (a dict, or a zero-argument callable returning one,

@@ -281,22 +281,3 @@ def reader_versions() -> dict[str, str]:
 
 asr_dataset.generator = reader_versions  # type: ignore[attr-defined]
 diarization_dataset.generator = reader_versions  # type: ignore[attr-defined]
-
-
-def task_with_data(task: Any, data: str | os.PathLike[str]) -> Any:
-    """``task`` (a TaskSpec) with ``data=PATH`` added to its dataset arguments (``--data PATH``).
-
-    A task whose dataset callable takes no ``data`` argument (the embedded corpora) is refused in
-    one line rather than silently ignoring the path.
-    """
-    import dataclasses
-    import inspect
-
-    from gapbench.core.task import Target
-
-    params = inspect.signature(task.dataset.resolve()).parameters
-    if "data" not in params:
-        raise InputError(None, "--data", f"a task that reads a data set path (task {task.name!r} is embedded)",
-                         str(data))
-    ds = Target(task.dataset.target, {**task.dataset.args, "data": os.fspath(data)}, task.dataset.base_dir)
-    return dataclasses.replace(task, dataset=ds)

@@ -114,6 +114,8 @@ def run(
     from gapbench.models.registry import load_model
 
     task = get_task(spec.task)
+    if spec.options.get("data") is not None:
+        task = task.with_data(spec.options["data"])
     target = model if model is not None else (spec.model or task.default_model)
     if target is None:
         from gapbench.errors import InputError
