@@ -32,6 +32,42 @@ def build_wav2vec2(d: Path) -> Path:
     return d
 
 
+def build_whisper(d: Path) -> Path:
+    """Whisper with a 1 s window (8 mel bins, 100 frames), a character vocabulary and its special tokens."""
+    import torch
+    import transformers as T
+
+    torch.manual_seed(5)
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "vocab.json").write_text(json.dumps({c: i for i, c in enumerate("abcdefghijklmnopqrstuvwxyzĠ")}))
+    (d / "merges.txt").write_text("#version: 0.2\n")
+    eot = "<|endoftext|>"
+    tok = T.WhisperTokenizer(str(d / "vocab.json"), str(d / "merges.txt"), unk_token=eot, bos_token=eot,
+                             eos_token=eot, pad_token=eot)
+    specials = ["<|startoftranscript|>", "<|en|>", "<|transcribe|>", "<|translate|>", "<|startoflm|>",
+                "<|startofprev|>", "<|nocaptions|>", "<|notimestamps|>"]
+    tok.add_special_tokens({"additional_special_tokens": specials})
+    ids = {s: tok.convert_tokens_to_ids(s) for s in [eot, *specials]}
+    fe = T.WhisperFeatureExtractor(feature_size=8, sampling_rate=16000, hop_length=160, chunk_length=1, n_fft=64)
+    cfg = T.WhisperConfig(vocab_size=len(tok), num_mel_bins=8, d_model=16, encoder_layers=1, decoder_layers=1,
+                          encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32,
+                          max_source_positions=50, max_target_positions=32, pad_token_id=ids[eot],
+                          bos_token_id=ids[eot], eos_token_id=ids[eot],
+                          decoder_start_token_id=ids["<|startoftranscript|>"])
+    m = T.WhisperForConditionalGeneration(cfg)
+    gc = m.generation_config
+    gc.decoder_start_token_id = ids["<|startoftranscript|>"]
+    gc.no_timestamps_token_id = ids["<|notimestamps|>"]
+    gc.lang_to_id = {"<|en|>": ids["<|en|>"]}
+    gc.task_to_id = {"transcribe": ids["<|transcribe|>"], "translate": ids["<|translate|>"]}
+    gc.is_multilingual = True
+    gc.max_length = 12
+    gc.begin_suppress_tokens, gc.suppress_tokens = [], []
+    m.save_pretrained(d)
+    T.WhisperProcessor(feature_extractor=fe, tokenizer=tok).save_pretrained(d)
+    return d
+
+
 LABELS = {0: "cat", 1: "dog", 2: "fish"}
 
 
@@ -113,6 +149,6 @@ def tiny_hf(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     pytest.importorskip("torch", reason="hf: tests need torch (pip install 'gapbench[hf]')")
     pytest.importorskip("transformers", reason="hf: tests need transformers (pip install 'gapbench[hf]')")
     root = tmp_path_factory.mktemp("tiny_hf")
-    return {"wav2vec2": build_wav2vec2(root / "wav2vec2"), "vit": build_vit(root / "vit"),
+    return {"wav2vec2": build_wav2vec2(root / "wav2vec2"), "whisper": build_whisper(root / "whisper"), "vit": build_vit(root / "vit"),
             "yolos": build_yolos(root / "yolos"), "segformer": build_segformer(root / "segformer"),
             "llava": build_llava(root / "llava")}

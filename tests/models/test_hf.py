@@ -202,3 +202,19 @@ def test_wrong_task_type_and_wrong_input_are_one_line(tiny_hf):
         m.for_task("diarization")
     with pytest.raises(InputError, match="image"):
         m.for_task("image-classification").preprocess(np.zeros((2, 2, 2, 2)))
+
+
+def test_asr_whisper_matches_direct_generate_and_chunks_long_audio(tiny_hf):
+    path = tiny_hf["whisper"]
+    rng = np.random.default_rng(3)
+    clip = (rng.standard_normal(12000) * 0.1).astype(np.float32)
+    (p,) = _run(_task("whisper", "asr", [Sample("w", Audio(clip, 16000), "x")]), "hf:" + str(path))
+    model = T.WhisperForConditionalGeneration.from_pretrained(path).eval()
+    proc = T.WhisperProcessor.from_pretrained(path)
+    feats = proc.feature_extractor(clip, sampling_rate=16000, return_tensors="pt")
+    with torch.no_grad():
+        ids = model.generate(feats.input_features)
+    assert p.text.strip() == proc.tokenizer.decode(ids[0], skip_special_tokens=True).strip()
+    view = load_model("hf:" + str(path)).for_task("asr")
+    assert view.chunk_length_s == 1.0  # the tiny model's window: a 3 s clip is chunked, not cut at 1 s
+    assert isinstance(view.predict([view.preprocess(Audio(np.tile(clip, 4), 16000))])[0], str)

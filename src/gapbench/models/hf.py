@@ -7,9 +7,9 @@ the right head for the task (the adapter itself is never changed):
 
 * ``asr``: the ``automatic-speech-recognition`` pipeline (CTC such as wav2vec2, or seq2seq such as
   Whisper). Input ``Audio`` is down-mixed to mono and resampled to the feature extractor's
-  ``sampling_rate`` in ``preprocess``; long audio is chunked by the pipeline when
-  ``chunk_length_s`` is set (never truncated silently: without it Whisper-style models are limited
-  to their 30 s window, so set it for long clips).
+  ``sampling_rate`` in ``preprocess``; long audio is chunked by the pipeline (``chunk_length_s``;
+  default: the window of Whisper-style feature extractors, 30 s for Whisper, so a long clip is
+  never cut at the window; CTC models see the whole clip unless it is set).
 * ``image-classification``: ``AutoModelForImageClassification``; one score per class (logits) in
   the model's ``id2label`` order, so task class ``i`` is model output ``i``. When the task's classes
   are ordered differently, or are a subset, pass ``labels=name0,name1,...``: the model's label
@@ -30,7 +30,9 @@ the right head for the task (the adapter itself is never changed):
 Options (``load_model("hf:path", threshold=0.3)``, strings accepted): ``device`` (default cpu),
 ``dtype`` (float32 | float16 | bfloat16), ``batch_size`` (ASR pipeline; default 1, as padding
 changes the output of models without an attention mask), ``chunk_length_s``,
-``labels``, ``threshold``, ``max_new_tokens``, ``temperature``, ``prompt_template``, ``system``.
+``labels``, ``threshold``, ``max_new_tokens`` (VLM 32; ASR: the model's generation config), ``num_beams`` (seq2seq ASR, default 1 =
+greedy; the transformers pipeline's own Whisper default is 5 beams), ``temperature``,
+``prompt_template``, ``system``.
 ``fingerprint()`` hashes every model file (config, weights, processor and tokenizer files) and the
 transformers version; ``settings()`` carries the generation settings, prompt template, label
 mapping and dtype, so the response cache never reuses an answer made differently.
@@ -59,7 +61,7 @@ from gapbench.models._common import (
 from gapbench.models.base import ModelAdapter
 
 TASKS = ("asr", "image-classification", "object-detection", "semantic-segmentation", "spectrogram-mcq")
-OPTIONS = ("device", "dtype", "batch_size", "chunk_length_s", "labels", "threshold", "max_new_tokens",
+OPTIONS = ("device", "dtype", "batch_size", "chunk_length_s", "labels", "threshold", "max_new_tokens", "num_beams",
            "temperature", "prompt_template", "system")
 
 
@@ -147,7 +149,8 @@ class _TaskView(ModelAdapter):
         self.dtype = getattr(self.torch, str(dtype)) if dtype else None
         self.labels = opt_list(o, "labels")
         self.threshold = opt_float(o, "threshold", 0.5)
-        self.max_new_tokens = opt_int(o, "max_new_tokens", 32)
+        self.max_new_tokens = opt_int(o, "max_new_tokens", None if task_type == "asr" else 32)
+        self.num_beams = opt_int(o, "num_beams", 1)
         self.prompt_template = str(o.get("prompt_template", "{text}"))
         self.system = o.get("system")
         kw: dict[str, Any] = {"local_files_only": True}
@@ -157,10 +160,12 @@ class _TaskView(ModelAdapter):
         try:
             if task_type == "asr":
                 self.pipe = tf.pipeline("automatic-speech-recognition", model=path, device=self.device,
-                                        model_kwargs={k: v for k, v in kw.items() if k != "local_files_only"},
-                                        chunk_length_s=opt_float(o, "chunk_length_s", None) or 0)
+                                        model_kwargs={k: v for k, v in kw.items() if k != "local_files_only"})
                 fe = self.pipe.feature_extractor
                 self.rate = int(getattr(fe, "sampling_rate", 16000))
+                # Whisper-style feature extractors cut at their window (chunk_length s): chunk by default
+                window = getattr(fe, "chunk_length", None) if hasattr(fe, "n_samples") else None
+                self.chunk_length_s = opt_float(o, "chunk_length_s", float(window) if window else None)
                 return
             auto = {"image-classification": tf.AutoModelForImageClassification,
                     "object-detection": tf.AutoModelForObjectDetection,
@@ -215,7 +220,13 @@ class _TaskView(ModelAdapter):
             # default 1: padding a batch changes the output of models without an attention mask
             # (wav2vec2-base's group norm sees the padding); batch_size=N trades that for speed
             bs = opt_int(self.parent.options, "batch_size", 1) or 1
-            return [r["text"] for r in self.pipe(inputs, batch_size=bs)]
+            kw: dict[str, Any] = {"chunk_length_s": self.chunk_length_s} if self.chunk_length_s else {}
+            if self.pipe.model.can_generate():  # seq2seq: the pipeline's own default is 5 beams; say it
+                gen = {"num_beams": self.num_beams}
+                if self.max_new_tokens is not None:  # else the model's generation_config.json (fingerprinted)
+                    gen["max_new_tokens"] = self.max_new_tokens
+                kw["generate_kwargs"] = gen
+            return [r["text"] for r in self.pipe(inputs, batch_size=bs, **kw)]
         if self.task_type == "spectrogram-mcq":
             return [self._generate(m) for m in batch]
         with self.torch.inference_mode():
