@@ -30,9 +30,9 @@ the right head for the task (the adapter itself is never changed):
 Options (``load_model("hf:path", threshold=0.3)``, strings accepted): ``device`` (default cpu),
 ``dtype`` (float32 | float16 | bfloat16), ``batch_size`` (ASR pipeline; default 1, as padding
 changes the output of models without an attention mask), ``chunk_length_s``,
-``labels``, ``threshold``, ``max_new_tokens`` (VLM 32; ASR: the model's generation config), ``num_beams`` (seq2seq ASR, default 1 =
-greedy; the transformers pipeline's own Whisper default is 5 beams), ``temperature``,
-``prompt_template``, ``system``.
+``labels``, ``threshold``, ``max_new_tokens`` (VLM 32; ASR: the model's generation config),
+``num_beams`` (seq2seq ASR, default 1 = greedy; the transformers pipeline's own Whisper default is
+5 beams), ``temperature``, ``prompt_template``, ``system``.
 ``fingerprint()`` hashes every model file (config, weights, processor and tokenizer files) and the
 transformers version; ``settings()`` carries the generation settings, prompt template, label
 mapping and dtype, so the response cache never reuses an answer made differently.
@@ -103,6 +103,7 @@ class HFModel(ModelAdapter):
 
     def __init__(self, path_or_id: str, **options: Any) -> None:
         check_options(options, OPTIONS, f"hf:{path_or_id}")
+        _require()  # a missing torch/transformers is said first, not mistaken for a missing model
         self.name = f"hf:{path_or_id}"
         self.path = resolve_local(path_or_id)
         self.options = dict(options)

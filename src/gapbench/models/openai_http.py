@@ -274,6 +274,7 @@ class _Endpoint(ModelAdapter):
 
     def predict(self, batch: list[Any]) -> list[Any]:
         """One request per sample, ``concurrency`` at a time; a failed sample's raw output is its error."""
+        self.parent._local.transport_s = 0.0
         t0 = time.perf_counter()
         if len(batch) == 1 or self.parent.concurrency == 1:
             results = [self._one(r) for r in batch]

@@ -65,6 +65,29 @@ def load_model(model: str | ModelAdapter | Callable[[list[Any]], Any], **options
     return factory(rest)
 
 
+def parse_model_options(items: list[str] | None, base_url: str | None = None) -> dict[str, str]:
+    """``--model-option KEY=VALUE`` (repeatable) and ``--base-url URL`` -> keyword options for
+    :func:`load_model`. Values stay strings; each adapter parses its own (one line when it cannot).
+    Secrets never go here: adapters read keys from the environment (``api_key_env`` names the variable).
+    """
+    from gapbench.errors import InputError
+
+    out: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not key:
+            raise InputError(None, "--model-option", "KEY=VALUE", item)
+        if key in out:
+            raise InputError(None, "--model-option", f"{key} given once", item)
+        out[key] = value.strip()
+    if base_url is not None:
+        if "base_url" in out:
+            raise InputError(None, "--base-url", "either --base-url or --model-option base_url=", base_url)
+        out["base_url"] = base_url
+    return out
+
+
 def describe_models() -> list[tuple[str, str]]:
     """(uri or pattern, description) rows for ``gapbench models``."""
     from gapbench.models.builtin import BUILTIN_DESCRIPTIONS, BUILTINS
