@@ -204,3 +204,29 @@ def test_fingerprint_follows_the_model_and_its_yaml(tmp_path):
     b = load_model("onnx:" + path).fingerprint()
     classifier(tmp_path / "f.onnx", batch=1)
     assert len({a, b, load_model("onnx:" + path).fingerprint()}) == 3
+
+
+def test_real_rapidocr_direction_classifier_matches_rapidocr_preprocessing():
+    """The PP-OCR text-direction classifier that ships in the rapidocr wheel, declared as
+    input_size [48, 192], mean/std 0.5, BGR: equal to rapidocr's own resize_norm_img + session."""
+    rapidocr = pytest.importorskip("rapidocr", reason="the real-model check uses rapidocr's bundled ONNX files")
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    import onnxruntime as ort
+    from PIL import Image, ImageDraw
+    from rapidocr.ch_ppocr_cls.main import TextClassifier
+
+    path = Path(rapidocr.__file__).parent / "models" / "ch_ppocr_mobile_v2.0_cls_mobile.onnx"
+    canvas = Image.new("RGB", (192, 48), (250, 245, 235))
+    ImageDraw.Draw(canvas).text((6, 14), "gapbench reads text", fill=(20, 30, 90))
+    upright = np.asarray(canvas)
+    model = load_model(f"onnx:{path}", input_size="48,192", mean=0.5, std=0.5, channels="BGR")
+    preds = _run("rapidocr-cls", "image-classification", [Sample("up", upright, 0), Sample("down", upright[::-1, ::-1], 1)],
+                 model, batch_size=2)
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    shape = SimpleNamespace(cls_image_shape=[3, 48, 192])
+    for p, img in zip(preds, (upright, upright[::-1, ::-1])):
+        x = TextClassifier.resize_norm_img(shape, np.ascontiguousarray(img[:, :, ::-1]))[None]
+        ref = sess.run(None, {sess.get_inputs()[0].name: x})[0][0]
+        np.testing.assert_allclose(p.scores, ref, rtol=1e-4, atol=1e-5)

@@ -35,6 +35,9 @@ class Server(ThreadingHTTPServer):
         self.auth: list[str | None] = []
         self.lock = threading.Lock()
 
+    def handle_error(self, request, client_address):  # a client that timed out and left: not an error here
+        pass
+
 
 class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):  # keep pytest output clean
@@ -69,6 +72,9 @@ class Handler(BaseHTTPRequestHandler):
             srv.bodies.append(req)
         if model == "flaky" and n == 1:
             return self._send(429, b'{"error": {"message": "slow down"}}', {"Retry-After": "0"})
+        if model == "slow" and n == 1:
+            import time
+            time.sleep(0.6)  # past the client's timeout: the client retries
         if model == "broken":
             return self._send(503, b'{"error": {"message": "overloaded"}}')
         if model == "denied":
@@ -186,6 +192,12 @@ def test_429_is_retried_after_backoff(server):
     model = load_model("openai:flaky", base_url=url(server), backoff=0.01)
     preds, _ = _run(_task("flaky", "spectrogram-mcq", [Sample("a", ChatMessage("hi"), "A")]), model)
     assert preds[0].raw.startswith("hi |") and server.calls["flaky"] == 2
+
+
+def test_timeout_is_retried(server):
+    view = load_model("openai:slow", base_url=url(server), timeout=0.2, backoff=0.01).for_task("spectrogram-mcq")
+    out = view.predict([view.preprocess(ChatMessage("late"))])[0]
+    assert view.postprocess(out).startswith("late |") and server.calls["slow"] == 2
 
 
 def test_persistent_5xx_gives_up_with_one_line(server):

@@ -35,6 +35,7 @@ weights: rename the model or clear the cache when they change).
 from __future__ import annotations
 
 import base64
+import http.client
 import io
 import json
 import os
@@ -165,7 +166,7 @@ class OpenAIModel(ModelAdapter):
                     raise ModelError(f"{self.name}: POST {url} -> HTTP {exc.code}: {detail}") from None
                 ra = exc.headers.get("Retry-After") if exc.headers else None
                 wait = min(float(ra), 30.0) if ra and ra.replace(".", "", 1).isdigit() else None
-            except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+            except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException) as exc:
                 if attempt >= self.retries:
                     reason = getattr(exc, "reason", exc)
                     raise ModelError(f"{self.name}: POST {url} failed after {attempt + 1} tries: {reason}") from None
