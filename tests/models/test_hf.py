@@ -218,3 +218,15 @@ def test_asr_whisper_matches_direct_generate_and_chunks_long_audio(tiny_hf):
     view = load_model("hf:" + str(path)).for_task("asr")
     assert view.chunk_length_s == 1.0  # the tiny model's window: a 3 s clip is chunked, not cut at 1 s
     assert isinstance(view.predict([view.preprocess(Audio(np.tile(clip, 4), 16000))])[0], str)
+
+
+def test_dtype_option_changes_settings_and_stays_close(tiny_hf):
+    path = "hf:" + str(tiny_hf["vit"])
+    im = _images(1, seed=11)[0]
+    full, half = (load_model(path, **kw).for_task("image-classification") for kw in ({}, {"dtype": "bfloat16"}))
+    a = full.predict([full.preprocess(im)])[0]
+    b = half.predict([half.preprocess(im)])[0]
+    assert b.dtype == np.float32 and full.settings() != half.settings()
+    np.testing.assert_allclose(a, b, atol=0.05)  # bfloat16 keeps ~3 significant digits
+    with pytest.raises(InputError, match="dtype"):
+        load_model(path, dtype="int8").for_task("image-classification")

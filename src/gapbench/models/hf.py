@@ -147,6 +147,8 @@ class _TaskView(ModelAdapter):
         o = parent.options
         self.device = str(o.get("device", "cpu"))
         dtype = o.get("dtype")
+        if dtype and str(dtype) not in ("float32", "float16", "bfloat16"):
+            raise InputError(self.name, "option 'dtype'", "float32, float16 or bfloat16", dtype)
         self.dtype = getattr(self.torch, str(dtype)) if dtype else None
         self.labels = opt_list(o, "labels")
         self.threshold = opt_float(o, "threshold", 0.5)
@@ -237,9 +239,10 @@ class _TaskView(ModelAdapter):
         """One image's forward pass and the task's post-processing (one image at a time: processors
         may give each image its own size, and padding would change what the model sees)."""
         torch = self.torch
-        out = self.model(**{k: v.to(self.device) for k, v in feats.items()})
+        out = self.model(**{k: v.to(self.device, dtype=self.dtype) if self.dtype is not None and v.is_floating_point()
+                            else v.to(self.device) for k, v in feats.items()})
         if self.task_type == "image-classification":
-            logits = out.logits[0].float()
+            logits = out.logits[0].float()  # scores leave in float32 whatever the compute dtype
             return (logits if self.columns is None else logits[self.columns]).cpu().numpy()
         if self.task_type == "semantic-segmentation":
             logits = out.logits.float()
@@ -274,6 +277,8 @@ class _TaskView(ModelAdapter):
             raise ModelError(f"{self.name}: the processor has no chat template (chat_template.jinja)")
         prompt = self.processor.apply_chat_template(messages, add_generation_prompt=True)
         feats = self.processor(images=images or None, text=[prompt], return_tensors="pt").to(self.device)
+        if self.dtype is not None:
+            feats = feats.to(self.dtype)  # floating tensors only (pixel values), ids stay integers
         gen: dict[str, Any] = {"max_new_tokens": self.max_new_tokens, "do_sample": self.temperature > 0}
         if self.temperature > 0:
             gen["temperature"] = self.parent.temperature
