@@ -24,7 +24,7 @@ from gapbench.core.predictions import Detections
 from gapbench.data.coco import load_coco
 from gapbench.errors import InputError
 from gapbench.metrics.coco import METRIC_NAMES, COCOMetric, run_engine
-from gapbench.metrics.coco_bootstrap import Accumulator, Matched
+from gapbench.metrics.coco_accumulate import Accumulator, Matched
 from gapbench.metrics.coco_exact import (
     ONE_TP,
     exact_point_from_engine,

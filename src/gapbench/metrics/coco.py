@@ -41,9 +41,10 @@ from gapbench.core.metric import FRACTION_UP, Metric, check_batch
 from gapbench.core.results import MetricValue, ScoreResult
 from gapbench.data.coco import CocoInput, validate_dt, validate_gt
 from gapbench.errors import InputError
+from gapbench.metrics.coco_accumulate import STAT_NAMES
 from gapbench.metrics.stats import DEFAULT_RESAMPLES, DEFAULT_SEED, MIN_DISTINCT, MIN_UNITS
 
-METRIC_NAMES = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl")
+METRIC_NAMES = STAT_NAMES  # the one list, in pycocotools' summarize() order
 
 
 def _silent(*_: Any, **__: Any) -> None:
