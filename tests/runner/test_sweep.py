@@ -11,7 +11,7 @@ import pytest
 from gapbench.core.registry import UnknownNameError
 from gapbench.core.task import Target, TaskSpec
 from gapbench.errors import InputError
-from gapbench.metrics import stats
+from gapbench.metrics import intervals
 from gapbench.runner.cache import ResponseCache
 from gapbench.runner.local import run_task
 from gapbench.runner.sweep import ALEXNET_CLEAN_ERROR, ALEXNET_ERRORS, parse_cells, parse_severities
@@ -78,7 +78,7 @@ def test_summary_drops_with_paired_intervals(sweep_run) -> None:
         assert row["drop"] == pytest.approx(clean.metrics["top1"].value - cell.metrics["top1"].value)
         hits = cell.states[0].hits()[1].astype(float)
         # the same resamples for both cells: the interval of (cell - clean), flipped into a drop
-        test = stats.paired_bootstrap(lambda c, h=hits: c @ h / c.sum(1), lambda c: c @ hits_clean / c.sum(1),
+        test = intervals.paired_bootstrap(lambda c, h=hits: c @ h / c.sum(1), lambda c: c @ hits_clean / c.sum(1),
                                       len(hits), 200, 1)
         assert row["drop_ci95"] == pytest.approx([-test.ci95[1], -test.ci95[0]])
         assert row["n_paired"] == 450

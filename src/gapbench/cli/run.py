@@ -87,6 +87,10 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
         doc = outcome.document.to_json()
         if fmt == OutputFormat.json:
             sys.stdout.write(json.dumps(doc) + "\n")
+            from gapbench.cli.render import print_notes
+
+            for r in outcome.document.results:
+                print_notes(r.notes, "" if r.shift == "none" else f"{r.shift}@{r.severity}: ")
             return
         print_run(doc, outcome.clean.n_cached, outcome.clean.n_computed)
         from gapbench.cli.render import err_console

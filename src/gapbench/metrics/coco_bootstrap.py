@@ -1,6 +1,6 @@
 """Image bootstrap for COCO mAP: match once, re-accumulate every resample with weights.
 
-A resample is a vector of image multiplicities ``w`` (``gapbench.metrics.stats`` convention).
+A resample is a vector of image multiplicities ``w`` (``gapbench.metrics.intervals`` convention).
 Duplicating an image ``w`` times with its copies adjacent in the score order (an arbitrary but
 fixed tie order) is exactly a weight ``w`` on each of its detections and GT, so pycocotools'
 ``accumulate`` becomes, per (area range, IoU threshold, category) segment of the score-sorted
@@ -32,7 +32,7 @@ Resampled interpolated AP is biased upward (the envelope is a running maximum, a
 have higher maxima), and a class seen in few images drops out of a resample's mean (or is carried
 by one or two images, so its resampled AP takes a handful of values): on the 5,000-image
 benchmark the plain percentile interval of AP lay wholly above the point value. The intervals
-are therefore bias-corrected percentile (BC) intervals (:func:`gapbench.metrics.stats.
+are therefore bias-corrected percentile (BC) intervals (:func:`gapbench.metrics.intervals.
 bc_percentile_interval`), per stat and per class, around the pycocotools-exact point values;
 where BC refuses (too few distinct resampled values, a degenerate bias correction) there is no
 interval and a reason instead (``CocoBootstrap.ci_reasons`` / ``class_reasons``).
@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 
 from gapbench.metrics.coco_accumulate import STAT_NAMES, Accumulator, Matched
-from gapbench.metrics.stats import bc_percentile_interval, iter_resample_counts
+from gapbench.metrics.intervals import bc_percentile_interval, iter_resample_counts
 
 _BLOCK = 25  # resamples per job (each is re-accumulated on its own, see _segment_ap)
 

@@ -146,8 +146,7 @@ def run(
             rc.close()
     doc = RunDocument(
         task=task.name, model=adapter.name, results=[c.entry() for c in cells],
-        dataset=DatasetInfo(task.name, len(keys), dataset_fingerprint(keys),
-                            {"dataset": task.dataset.target, **{k: str(v) for k, v in task.dataset.args.items()}}),
+        dataset=DatasetInfo(task.name, len(keys), dataset_fingerprint(keys), task.generator()),
         latency=cells[0].latency.to_json(), spec=spec.to_json(),
         metric_info=_metric_info(make_metrics()),
     )
