@@ -1,0 +1,232 @@
+"""``onnx:`` adapter on small graphs built here with the onnx helper API (nothing downloaded).
+
+Expected values come from the declared processing computed in numpy, or, for detection, from
+boxes written into the graph and the NMS / scaling definitions worked by hand."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gapbench.core.metric import Metric
+from gapbench.core.results import MetricValue, ScoreResult
+from gapbench.core.sample import Sample
+from gapbench.core.task import Target, TaskSpec
+from gapbench.errors import InputError, ModelError
+from gapbench.models.registry import load_model
+from gapbench.runner.local import run_task
+
+onnx = pytest.importorskip("onnx", reason="building test graphs needs onnx (in gapbench[test])")
+pytest.importorskip("onnxruntime", reason="onnx: models need onnxruntime (gapbench[onnx])")
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+W = np.array([[1.0, -2.0, 0.5, 0.0], [0.3, 1.0, -1.0, 2.0], [-0.7, 0.2, 1.5, -1.0]], np.float32)
+
+
+def _save(graph, path) -> str:
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return str(path)
+
+
+def classifier(path, layout: str = "NCHW", batch: int | str = "N") -> str:
+    """logits = mean over pixels per channel @ W (3 x 4)."""
+    shape = [batch, 3, 8, 8] if layout == "NCHW" else [batch, 8, 8, 3]
+    axes = [2, 3] if layout == "NCHW" else [1, 2]
+    nodes = [helper.make_node("ReduceMean", ["x", "axes"], ["m"], keepdims=0),
+             helper.make_node("MatMul", ["m", "w"], ["logits"])]
+    g = helper.make_graph(nodes, "cls", [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+                          [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [batch, 4])],
+                          [numpy_helper.from_array(W, "w"), numpy_helper.from_array(np.array(axes, np.int64), "axes")])
+    return _save(g, path)
+
+
+def constant_outputs(path, outputs: dict[str, np.ndarray], size=(16, 16)) -> str:
+    """Outputs fixed tensors (added to 0 * mean(x), so the input is used): a stand-in detector."""
+    nodes = [helper.make_node("ReduceMean", ["x"], ["m"], keepdims=0),
+             helper.make_node("Mul", ["m", "zero"], ["z"])]
+    inits = [numpy_helper.from_array(np.array(0.0, np.float32), "zero")]
+    outs = []
+    for name, arr in outputs.items():
+        inits.append(numpy_helper.from_array(arr.astype(np.float32), name + "_c"))
+        nodes.append(helper.make_node("Add", [name + "_c", "z"], [name]))
+        outs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, list(arr.shape)))
+    g = helper.make_graph(nodes, "det", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, *size])],
+                          outs, inits)
+    return _save(g, path)
+
+
+def segmenter(path) -> str:
+    """logits = the first two channels of the input: class 1 wherever channel 1 > channel 0."""
+    nodes = [helper.make_node("Slice", ["x", "starts", "ends", "axes"], ["logits"])]
+    inits = [numpy_helper.from_array(np.array(v, np.int64), n) for n, v in
+             (("starts", [0]), ("ends", [2]), ("axes", [1]))]
+    g = helper.make_graph(nodes, "seg", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+                          [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 2, 8, 8])], inits)
+    return _save(g, path)
+
+
+class Capture(Metric):
+    name = "capture"
+
+    def __init__(self) -> None:
+        self.preds: list = []
+
+    def update(self, predictions, references, ids=None):
+        self.preds += list(predictions)
+
+    def merge(self, other):
+        self.preds += other.preds
+        return self
+
+    def compute(self, *, bootstrap=1000, seed=0, ci=True):
+        return ScoreResult("capture", {"n": MetricValue(float(len(self.preds)))})
+
+
+SAMPLES: dict[str, list[Sample]] = {}
+
+
+def samples(name: str) -> list[Sample]:
+    return SAMPLES[name]
+
+
+def _run(name: str, type_: str, items: list[Sample], model, batch_size: int = 3) -> list:
+    SAMPLES[name] = items
+    task = TaskSpec(name=f"onnx-test-{name}", type=type_, dataset=Target(f"{__name__}:samples", {"name": name}),
+                    metrics=(Target("gapbench.metrics.topk:TopKAccuracy", {"k": [1]}),))
+    cap = Capture()
+    run_task(task, model, metric=cap, cache=False, batch_size=batch_size, show_progress=False)
+    return cap.preds
+
+
+def _imgs(n: int, shape=(8, 8, 3), seed: int = 0) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [rng.integers(0, 256, shape, dtype=np.uint8) for _ in range(n)]
+
+
+def _ref_logits(img: np.ndarray, mean, std, bgr: bool = False) -> np.ndarray:
+    x = img[:, :, ::-1] if bgr else img
+    x = (x.astype(np.float64) / 255.0 - np.asarray(mean)) / np.asarray(std)
+    return x.reshape(-1, 3).mean(0) @ W.astype(np.float64)
+
+
+@pytest.mark.parametrize("layout,batch", [("NCHW", "N"), ("NHWC", 1)])
+def test_classification_applies_declared_mean_std_and_layout(tmp_path, layout, batch):
+    path = classifier(tmp_path / "cls.onnx", layout, batch)
+    mean, std = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
+    (tmp_path / "cls.yaml").write_text(f"mean: {mean}\nstd: {std}\n")
+    imgs = _imgs(5)
+    preds = _run(f"cls-{layout}", "image-classification", [Sample(f"i{i}", im, 0) for i, im in enumerate(imgs)],
+                 "onnx:" + path)
+    for p, im in zip(preds, imgs):
+        np.testing.assert_allclose(p.scores, _ref_logits(im, mean, std), rtol=1e-4, atol=1e-4)
+
+
+def test_options_override_the_yaml_and_softmax_and_bgr(tmp_path):
+    path = classifier(tmp_path / "m.onnx")
+    (tmp_path / "m.yaml").write_text("mean: 0.5\nstd: 0.25\n")
+    im = _imgs(1, seed=3)[0]
+    view = load_model("onnx:" + path, channels="BGR", softmax="true", mean="0.1,0.2,0.3").for_task(
+        "image-classification")
+    got = view.predict([view.preprocess(im)])[0]
+    ref = _ref_logits(im, [0.1, 0.2, 0.3], [0.25] * 3, bgr=True)
+    np.testing.assert_allclose(got, np.exp(ref) / np.exp(ref).sum(), rtol=1e-5)
+    assert load_model("onnx:" + path).settings() != load_model("onnx:" + path, std=0.5).settings()
+
+
+def test_yolo_decoding_nms_threshold_and_scaling_back(tmp_path):
+    # rows: cx, cy, w, h (input pixels of a 16 x 16 input), then 2 class scores; layout (1, 6, N)
+    dets = np.array([[8, 8, 4, 4, 0.9, 0.1],      # kept (class 0)
+                     [8.5, 8, 4, 4, 0.8, 0.0],    # IoU with the first 0.78 > 0.45: suppressed
+                     [8, 8, 4, 4, 0.0, 0.7],      # same box, class 1: kept (NMS is per class)
+                     [2, 2, 2, 2, 0.1, 0.2]]      # below the threshold 0.25
+                    + [[1, 1, 1, 1, 0, 0]] * 4)  # background: N = 8 > 6 values, as in real YOLO outputs
+    path = constant_outputs(tmp_path / "yolo.onnx", {"out": dets.T[None]})
+    img = _imgs(1, shape=(32, 48, 3))[0]  # 2x taller, 3x wider than the input: boxes scale per axis
+    (p,) = _run("yolo", "object-detection", [Sample("a", img, None)], load_model("onnx:" + path, label_map="1,3"))
+    assert p.labels == (1, 3) and p.scores == pytest.approx((0.9, 0.7))
+    assert p.boxes[0] == pytest.approx((6 * 3, 6 * 2, 4 * 3, 4 * 2))
+    # (1, N, 6) is the same model; objectness multiplies
+    path2 = constant_outputs(tmp_path / "yolo2.onnx", {"out": dets[None]})
+    view = load_model("onnx:" + path2, objectness=True, threshold=0.05).for_task("object-detection")
+    out = view.predict([view.preprocess(img)])[0]
+    # objectness = column 4, one class score = column 5: scores 0.09, 0, 0, 0.02, 0... -> only the first stays
+    assert out["scores"] == pytest.approx([0.09]) and out["labels"] == [0]
+
+
+def test_detr_decoding(tmp_path):
+    logits = np.array([[[4.0, 0.0, 0.0], [0.0, 0.0, 5.0]]])  # query 2 is "no object"
+    boxes = np.array([[[0.5, 0.25, 0.5, 0.5], [0.1, 0.1, 0.1, 0.1]]])
+    path = constant_outputs(tmp_path / "detr.onnx", {"logits": logits, "boxes": boxes})
+    view = load_model("onnx:" + path, format="detr").for_task("object-detection")
+    out = view.predict([view.preprocess(_imgs(1, shape=(20, 40, 3))[0])])[0]
+    s = np.exp(4.0) / (np.exp(4.0) + 2)
+    assert out["labels"] == [0] and out["scores"] == pytest.approx([s])
+    assert out["boxes"][0] == pytest.approx((0.25 * 40, 0.0, 0.5 * 40, 0.5 * 20))
+
+
+def test_segmentation_argmax_at_the_image_size(tmp_path):
+    path = segmenter(tmp_path / "seg.onnx")
+    imgs = _imgs(2, seed=4)
+    preds = _run("seg", "semantic-segmentation", [Sample(f"s{i}", im, None) for i, im in enumerate(imgs)],
+                 "onnx:" + path)
+    for p, im in zip(preds, imgs):
+        np.testing.assert_array_equal(p.mask, (im[:, :, 1] > im[:, :, 0]).astype(np.int64))
+    big = _imgs(1, shape=(16, 24, 3))[0]
+    view = load_model("onnx:" + path).for_task("semantic-segmentation")
+    assert view.predict([view.preprocess(big)])[0].shape == (16, 24)
+
+
+def test_bad_models_and_options_are_one_line(tmp_path):
+    with pytest.raises(InputError, match="ONNX model file"):
+        load_model("onnx:" + str(tmp_path / "missing.onnx"))
+    (tmp_path / "junk.onnx").write_bytes(b"not a model")
+    with pytest.raises(InputError, match="ONNX Runtime can load"):
+        load_model("onnx:" + str(tmp_path / "junk.onnx"))
+    path = classifier(tmp_path / "c.onnx")
+    (tmp_path / "c.yaml").write_text("meen: 0.5\n")
+    with pytest.raises(InputError, match="meen"):
+        load_model("onnx:" + path)
+    (tmp_path / "c.yaml").unlink()
+    with pytest.raises(InputError, match="format"):
+        load_model("onnx:" + path, format="ssd")
+    view = load_model("onnx:" + path).for_task("semantic-segmentation")  # a classifier is no segmenter
+    with pytest.raises(ModelError, match="logits") as err:
+        view.predict([view.preprocess(_imgs(1)[0])])
+    assert "\n" not in str(err.value)
+
+
+def test_fingerprint_follows_the_model_and_its_yaml(tmp_path):
+    path = classifier(tmp_path / "f.onnx")
+    a = load_model("onnx:" + path).fingerprint()
+    (tmp_path / "f.yaml").write_text("std: 0.5\n")
+    b = load_model("onnx:" + path).fingerprint()
+    classifier(tmp_path / "f.onnx", batch=1)
+    assert len({a, b, load_model("onnx:" + path).fingerprint()}) == 3
+
+
+def test_real_rapidocr_direction_classifier_matches_rapidocr_preprocessing():
+    """The PP-OCR text-direction classifier that ships in the rapidocr wheel, declared as
+    input_size [48, 192], mean/std 0.5, BGR: equal to rapidocr's own resize_norm_img + session."""
+    rapidocr = pytest.importorskip("rapidocr", reason="the real-model check uses rapidocr's bundled ONNX files")
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    import onnxruntime as ort
+    from PIL import Image, ImageDraw
+    from rapidocr.ch_ppocr_cls.main import TextClassifier
+
+    path = Path(rapidocr.__file__).parent / "models" / "ch_ppocr_mobile_v2.0_cls_mobile.onnx"
+    canvas = Image.new("RGB", (192, 48), (250, 245, 235))
+    ImageDraw.Draw(canvas).text((6, 14), "gapbench reads text", fill=(20, 30, 90))
+    upright = np.asarray(canvas)
+    model = load_model(f"onnx:{path}", input_size="48,192", mean=0.5, std=0.5, channels="BGR")
+    preds = _run("rapidocr-cls", "image-classification", [Sample("up", upright, 0), Sample("down", upright[::-1, ::-1], 1)],
+                 model, batch_size=2)
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    shape = SimpleNamespace(cls_image_shape=[3, 48, 192])
+    for p, img in zip(preds, (upright, upright[::-1, ::-1])):
+        x = TextClassifier.resize_norm_img(shape, np.ascontiguousarray(img[:, :, ::-1]))[None]
+        ref = sess.run(None, {sess.get_inputs()[0].name: x})[0][0]
+        np.testing.assert_allclose(p.scores, ref, rtol=1e-4, atol=1e-5)
