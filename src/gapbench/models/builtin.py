@@ -18,9 +18,13 @@ from gapbench.models.base import ModelAdapter
 # builtin name -> "module:attr" of a zero-argument factory returning a ModelAdapter
 BUILTINS: Registry[Any] = Registry("builtin model")
 BUILTINS.register("digits-logreg", "gapbench.models.builtin:DigitsLogReg")
+BUILTINS.register("rapidocr", "gapbench.models.rapidocr_model:shared")
+BUILTINS.register("haar-frontalface", "gapbench.models.haar:HaarFrontalFace")
 
 BUILTIN_DESCRIPTIONS: dict[str, str] = {
     "digits-logreg": "scikit-learn LogisticRegression trained on the digits train split (offline)",
+    "rapidocr": "RapidOCR PP-OCR text detection + recognition, ONNX files from the wheel (offline)",
+    "haar-frontalface": "OpenCV 4.x Haar cascade face detector; face/non-face on crops (offline)",
 }
 
 
