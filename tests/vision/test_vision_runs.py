@@ -82,7 +82,7 @@ def test_poor_framing_moves_text_boxes_on_ocr_scenes():
         assert ref2 == ref and ref["texts"] == s.reference["texts"]
         mass = shifted_ink[:, :, 0].astype(float)
 
-        def inside(boxes):
+        def inside(boxes, mass=mass):
             m = np.zeros(mass.shape, bool)
             for x, y, w, h in boxes:
                 m[int(y): int(np.ceil(y + h)), int(x): int(np.ceil(x + w))] = True
@@ -94,15 +94,22 @@ def test_poor_framing_moves_text_boxes_on_ocr_scenes():
 
 
 @pytest.mark.slow
-def test_ocr_scenes_end_to_end_with_a_shift():
+def test_ocr_scenes_end_to_end_with_a_shift(tmp_path):
     cells = parse_cells(["gaussian_noise"], "3")
-    out = run_task("ocr-scenes", "rapidocr", limit=2, cells=cells, cache=False, show_progress=False, ci=False)
+    out = run_task("ocr-scenes", "rapidocr", limit=2, cells=cells, cache=tmp_path / "c", show_progress=False,
+                   ci=False)
     clean = out.cells[0].metrics
     assert {"AP", "AP50", "cer", "wer", "cer_matched"} <= set(clean)
     assert 0 <= clean["cer"].value < 0.5 and clean["AP50"].value > 0.5
     assert out.document.summary["metric"] == "cer"
     recs = [r for r in out.cells[0].records]
     assert all("char_errors" in r.values for r in recs)
+    # text detections come back from the response cache with their texts: same scores, no model call
+    again = run_task("ocr-scenes", "rapidocr", limit=2, cache=tmp_path / "c", show_progress=False, ci=False)
+    assert again.clean.n_cached == 2 and again.clean.n_computed == 0
+    assert set(again.metrics) == set(clean)
+    for k, v in clean.items():
+        assert v.value == again.metrics[k].value or (np.isnan(v.value) and np.isnan(again.metrics[k].value)), k
 
 
 def test_generic_task_needs_data():

@@ -97,7 +97,7 @@ def coco_detection(data: str | None = None, annotations: str | None = None) -> L
         by_image[a["image_id"]].append(a)
     categories = [{"id": c["id"], "name": str(c.get("name", c["id"]))} for c in gt["categories"]]
     images = list(gt["images"])
-    for k, img in enumerate(images):
+    for img in images:
         rec = f"image id {img['id']}"
         if not isinstance(img.get("file_name"), str):
             raise InputError(str(ann_file), rec, "a 'file_name' string")
