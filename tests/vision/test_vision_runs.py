@@ -144,3 +144,39 @@ def test_generic_coco_task_on_made_files(tmp_path):
 
     out = run_task(task, model, cache=False, show_progress=False, ci=False)
     assert out.metrics["AP"].value == pytest.approx(1.0)
+
+
+def _with_data(name, **args):
+    from gapbench.core.task import Target
+
+    task = get_task(name)
+    return dataclasses.replace(task, name=f"{name}-test", dataset=Target(task.dataset.target, args))
+
+
+def test_generic_imagefolder_and_seg_masks_tasks(tmp_path):
+    from PIL import Image
+
+    for cls, v in (("a", 0), ("b", 255)):
+        (tmp_path / "f" / cls).mkdir(parents=True)
+        for k in range(2):
+            Image.fromarray(np.full((8, 8, 3), v, np.uint8)).save(tmp_path / "f" / cls / f"{k}.png")
+    task = _with_data("imagefolder", data=str(tmp_path / "f"))
+    out = run_task(task, lambda xs: [[1.0, 0.0] if x.mean() < 128 else [0.0, 1.0] for x in xs], cache=False,
+                   show_progress=False, ci=False)
+    assert out.metrics["top1"].value == 1.0
+
+    (tmp_path / "im").mkdir()
+    (tmp_path / "m").mkdir()
+    mask = np.zeros((6, 6), np.uint8)
+    mask[:3] = 1
+    mask[0, 0] = 255  # ignored
+    for k in range(2):
+        Image.fromarray(np.zeros((6, 6, 3), np.uint8)).save(tmp_path / "im" / f"{k}.png")
+        Image.fromarray(mask).save(tmp_path / "m" / f"{k}.png")
+    task = _with_data("seg-masks", data=str(tmp_path / "im"), annotations=str(tmp_path / "m"))
+    pred = np.zeros((6, 6), np.int64)
+    pred[:2] = 1  # row 2 of class 1 missed: IoU(1) = 11/17... computed below
+    out = run_task(task, lambda xs: [pred for _ in xs], cache=False, show_progress=False, ci=False)
+    # class 1: GT 17 scored pixels (18 - the ignored one), predicted 11 of them (+0 extra): IoU 11/17
+    # class 0: GT 18 pixels, predicted 24 scored (36 - 11 - 1 ignored): intersection 18, union 24 -> 0.75
+    assert out.metrics["mIoU"].value == pytest.approx((11 / 17 + 18 / 24) / 2)
