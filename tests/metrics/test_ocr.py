@@ -120,7 +120,13 @@ def test_merge_and_state_dict_equal_one_shot():
 
 
 def test_bad_predictions_and_references():
+    from gapbench.core.predictions import Detections
+
     m = OCRMetric()
+    m.update([Detections()], [_ref([[0, 0, 5, 5]], ["ab"])], ["empty"])  # nothing found: all deletions
+    assert m.compute(ci=False).metrics["cer"].value == 1.0
+    with pytest.raises(InputError, match="text detections"):
+        m.update([Detections(((0, 0, 5, 5),), (0.5,), (1,))], [_ref([[0, 0, 5, 5]], ["ab"])], ["no-text"])
     with pytest.raises(InputError, match="text detections"):
         m.update([{"boxes": []}], [_ref([], [])], ["a"])
     with pytest.raises(InputError, match="one text per ground-truth box"):

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from gapbench.core.metric import COUNT, FRACTION_DOWN, ComponentMetric, MetricInfo, check_batch
+from gapbench.core.predictions import Detections
 from gapbench.core.results import ScoreResult
 from gapbench.errors import InputError
 from gapbench.metrics.coco import METRIC_NAMES
@@ -128,6 +129,8 @@ class OCRMetric(ComponentMetric):
         rows = []
         for k, (pred, ref) in enumerate(zip(preds, refs)):
             where = f"image {id_list[k] if id_list else offset + k}"
+            if isinstance(pred, Detections) and not isinstance(pred, TextDetections) and not pred.boxes:
+                pred = TextDetections()  # nothing detected (e.g. a skipped sample counted as an error)
             if not isinstance(pred, TextDetections):
                 raise InputError(None, where, "text detections (boxes with a text per box)", type(pred).__name__)
             if len(pred.texts) != len(pred.boxes) or len(pred.scores) != len(pred.boxes):
