@@ -10,8 +10,9 @@ One result per cell holds
   threshold, except that an IoU tie goes to the first GT line, where pycocotools takes the last).
   A matched pair is aligned by jiwer (:func:`gapbench.metrics.wer.align_counts`, jiwer's default
   character / word tokenisation, no normaliser); an unmatched GT line counts all its units as
-  deletions; an unmatched prediction all its units as insertions. ``cer = (S + D + I) / (S + D + H)`` summed over the corpus
-  (the GT units), so it is defined whenever there is GT text;
+  deletions; an unmatched prediction all its units as insertions.
+  ``cer = (S + D + I) / (S + D + H)`` summed over the corpus (the GT units), so it is defined
+  whenever there is GT text;
 * ``cer_matched`` / ``wer_matched``: the same over matched pairs only (recognition quality of
   what was found), and the counts ``gt_lines``, ``matched_lines``, ``predicted_lines``.
 
