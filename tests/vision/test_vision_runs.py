@@ -21,6 +21,8 @@ def test_faces_clean_run_and_cache(tmp_path):
     out = run_task("faces", "haar-frontalface", limit=4, cache=tmp_path / "c", show_progress=False)
     ap = out.metrics["AP"].value
     assert 0.2 < ap <= 1.0 and out.metrics["AP50"].value >= ap
+    gen = out.document.dataset.generator
+    assert gen["dataset"] == "gapbench.data.faces:faces" and gen["builder_version"] == "1" and "pillow" in gen
     again = run_task("faces", "haar-frontalface", limit=4, cache=tmp_path / "c", show_progress=False)
     assert again.clean.n_cached == 4 and again.metrics["AP"].value == ap
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from gapbench.core.sample import Sample
-from gapbench.data.photos import cached_build, photo, version_key
+from gapbench.data.photos import cached_build, generator_versions, photo, version_key
 
 BUILDER_VERSION = 1
 BACKGROUNDS = ("coffee", "rocket", "china", "flower", "chelsea")
@@ -110,3 +110,7 @@ def faces_cls() -> list[Sample]:
         label = int(i < N_FACES)
         out.append(Sample(f"lfw-{i}", img, label, {"lfw_index": i, "face": bool(label)}))
     return out
+
+
+faces.generator = lambda: generator_versions(BUILDER_VERSION)  # type: ignore[attr-defined]
+faces_cls.generator = lambda: generator_versions(BUILDER_VERSION)  # type: ignore[attr-defined]

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from gapbench.core.sample import Sample
-from gapbench.data.photos import PHOTOS, available_fonts, cached_build, photo, version_key
+from gapbench.data.photos import PHOTOS, available_fonts, cached_build, generator_versions, photo, version_key
 
 BUILDER_VERSION = 1
 TEXT_CATEGORIES = [{"id": 1, "name": "text"}]
@@ -137,3 +137,6 @@ def ocr_scenes(n: int = 16, seed: int = 0) -> list[Sample]:
         out.append(Sample(f"ocr-scenes-{i}", img, ref, {"photo": rec["photo"], "fonts": rec["fonts"],
                                                         "lines": len(rec["texts"])}))
     return out
+
+
+ocr_scenes.generator = lambda: generator_versions(BUILDER_VERSION, fonts=True)  # type: ignore[attr-defined]

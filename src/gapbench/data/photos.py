@@ -168,3 +168,18 @@ def cached_build(name: str, key: str, n: int, make_one: Callable[[int], tuple[np
     except OSError:
         pass
     return images, records
+
+
+def generator_versions(builder_version: int, fonts: bool = False) -> dict[str, str]:
+    """What made an embedded vision data set, for the run document (``TaskSpec.generator``)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"builder_version": str(builder_version)}
+    for dist in ("pillow", "scikit-image", "scikit-learn"):
+        try:
+            out[dist] = version(dist)
+        except PackageNotFoundError:
+            out[dist] = "not installed"
+    if fonts:
+        out["fonts"] = ", ".join(f.identity() for f in available_fonts())
+    return out
