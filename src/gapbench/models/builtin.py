@@ -22,6 +22,8 @@ BUILTINS.register("pocketsphinx", "gapbench.models.pocketsphinx_asr:pocketsphinx
 BUILTINS.register("pocketsphinx-digits", "gapbench.models.pocketsphinx_asr:pocketsphinx_digits")
 BUILTINS.register("pocketsphinx-words", "gapbench.models.pocketsphinx_asr:pocketsphinx_words")
 BUILTINS.register("diarizer", "gapbench.models.diarizer:diarizer")
+BUILTINS.register("rapidocr", "gapbench.models.rapidocr_model:shared")
+BUILTINS.register("haar-frontalface", "gapbench.models.haar:HaarFrontalFace")
 
 BUILTIN_DESCRIPTIONS: dict[str, str] = {
     "digits-logreg": "scikit-learn LogisticRegression trained on the digits train split (offline)",
@@ -29,6 +31,8 @@ BUILTIN_DESCRIPTIONS: dict[str, str] = {
     "pocketsphinx-digits": "PocketSphinx with a JSGF loop over the TIDIGITS words (asr-digits)",
     "pocketsphinx-words": "PocketSphinx with a JSGF grammar of the asr-words vocabulary (one word)",
     "diarizer": "energy VAD + MFCC-statistics embeddings + agglomerative clustering (diarization)",
+    "rapidocr": "RapidOCR PP-OCR text detection + recognition, ONNX files from the wheel (offline)",
+    "haar-frontalface": "OpenCV 4.x Haar cascade face detector; face/non-face on crops (offline)",
 }
 
 

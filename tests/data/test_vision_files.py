@@ -1,0 +1,144 @@
+"""File-based vision loaders on files made here: ImageFolder, COCO, VOC, image + mask pairs; bad records."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from gapbench.data.images import read_image, read_mask
+from gapbench.data.vision_files import coco_detection, imagefolder, seg_masks, voc
+from gapbench.errors import InputError
+
+
+def _png(path, arr):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(arr).save(path)
+    return path
+
+
+def test_read_image_modes(tmp_path, capsys):
+    rgb = np.arange(4 * 5 * 3, dtype=np.uint8).reshape(4, 5, 3)
+    Image.fromarray(rgb).convert("CMYK").save(tmp_path / "c.jpg", quality=100)
+    assert read_image(tmp_path / "c.jpg").shape == (4, 5, 3)
+    deep = (np.arange(20, dtype=np.uint16).reshape(4, 5) * 3000)
+    Image.fromarray(deep).save(tmp_path / "d.png")
+    out = read_image(tmp_path / "d.png")
+    assert out.shape == (4, 5, 3) and out[0, 0, 0] == 0 and out[-1, -1, 0] == round(57000 / 65535 * 255)
+    rgba = np.zeros((2, 2, 4), np.uint8)  # fully transparent -> white
+    Image.fromarray(rgba).save(tmp_path / "a.png")
+    assert (read_image(tmp_path / "a.png") == 255).all()
+    grey = np.full((3, 3), 7, np.uint8)
+    Image.fromarray(grey).save(tmp_path / "g.png")
+    assert (read_image(tmp_path / "g.png") == 7).all()
+    im = Image.fromarray(np.zeros((2, 6, 3), np.uint8))
+    exif = im.getexif()
+    exif[0x0112] = 6  # rotate 90
+    im.save(tmp_path / "e.jpg", exif=exif)
+    assert read_image(tmp_path / "e.jpg").shape == (6, 2, 3)
+    err = capsys.readouterr().err
+    assert "EXIF" in err and "transparency" in err and "scaled to 8 bits" in err
+
+
+def test_read_image_errors_name_the_file(tmp_path):
+    (tmp_path / "bad.png").write_bytes(b"not an image")
+    with pytest.raises(InputError, match="bad.png"):
+        read_image(tmp_path / "bad.png")
+    with pytest.raises(InputError, match="missing.png.*existing image"):
+        read_image(tmp_path / "missing.png")
+    Image.fromarray(np.zeros((2, 2, 3), np.uint8)).save(tmp_path / "rgb.png")
+    with pytest.raises(InputError, match="single-channel"):
+        read_mask(tmp_path / "rgb.png")
+
+
+def test_imagefolder(tmp_path):
+    for cls, v in (("cat", 10), ("dog", 200)):
+        for k in range(2):
+            _png(tmp_path / cls / f"{k}.png", np.full((4, 4, 3), v + k, np.uint8))
+    (tmp_path / "dog" / "notes.txt").write_text("ignored")
+    samples = list(imagefolder(str(tmp_path)))
+    assert [s.id for s in samples] == ["cat/0.png", "cat/1.png", "dog/0.png", "dog/1.png"]
+    assert [s.reference for s in samples] == [0, 0, 1, 1]
+    assert samples[3].input[0, 0, 0] == 201
+    labels = tmp_path.parent / "labels.txt"
+    labels.write_text("dog Canis familiaris\ncat\n")
+    ds = imagefolder(str(tmp_path), labels=str(labels))
+    assert len(ds) == 4 and [s.reference for s in ds] == [0, 0, 1, 1] and ds[0].meta["class"] == "Canis familiaris"
+    labels.write_text("dog\n")
+    with pytest.raises(InputError, match="missing 'cat'"):
+        imagefolder(str(tmp_path), labels=str(labels))
+    with pytest.raises(InputError, match="--data"):
+        imagefolder(None)
+    (tmp_path / "cat" / "2.png").write_bytes(b"broken")
+    with pytest.raises(InputError, match="2.png"):
+        list(imagefolder(str(tmp_path)))
+
+
+def _coco(tmp_path, width=8):
+    _png(tmp_path / "img" / "a.png", np.zeros((6, 8, 3), np.uint8))
+    _png(tmp_path / "img" / "b.png", np.zeros((6, 8, 3), np.uint8))
+    gt = {"images": [{"id": 1, "file_name": "a.png", "width": width, "height": 6},
+                     {"id": 2, "file_name": "b.png", "width": 8, "height": 6}],
+          "annotations": [{"id": 1, "image_id": 1, "category_id": 3, "bbox": [1, 1, 2, 3], "area": 5.0, "iscrowd": 0}],
+          "categories": [{"id": 3, "name": "thing"}]}
+    path = tmp_path / "inst.json"
+    path.write_text(json.dumps(gt))
+    return str(tmp_path / "img"), str(path)
+
+
+def test_coco_detection(tmp_path):
+    data, ann = _coco(tmp_path)
+    samples = list(coco_detection(data, ann))
+    ref = samples[0].reference
+    assert ref["boxes"] == [[1.0, 1.0, 2.0, 3.0]] and ref["labels"] == [3] and ref["areas"] == [5.0]
+    assert ref["categories"] == [{"id": 3, "name": "thing"}] and samples[1].reference["boxes"] == []
+
+
+def test_coco_detection_bad_records(tmp_path):
+    data, ann = _coco(tmp_path, width=9)
+    with pytest.raises(InputError, match="image id 1.*8x6"):
+        list(coco_detection(data, ann))
+    data, ann = _coco(tmp_path)
+    (tmp_path / "img" / "b.png").unlink()
+    with pytest.raises(InputError, match="b.png: image id 2"):
+        coco_detection(data, ann)
+    with pytest.raises(InputError, match="--annotations"):
+        coco_detection(data, None)
+
+
+VOC_XML = """<annotation><filename>{f}</filename><size><width>8</width><height>6</height><depth>3</depth></size>
+<object><name>{c}</name><difficult>{d}</difficult><bndbox><xmin>2</xmin><ymin>2</ymin><xmax>4</xmax><ymax>5</ymax></bndbox></object>
+</annotation>"""
+
+
+def test_voc(tmp_path):
+    _png(tmp_path / "JPEGImages" / "x.png", np.zeros((6, 8, 3), np.uint8))
+    (tmp_path / "Annotations").mkdir()
+    (tmp_path / "Annotations" / "x.xml").write_text(VOC_XML.format(f="x.png", c="dog", d=1))
+    (s,) = list(voc(str(tmp_path)))
+    assert s.reference["boxes"] == [[1.0, 1.0, 3.0, 4.0]]  # 1-based inclusive -> COCO
+    assert s.reference["labels"] == [12] and s.reference["iscrowd"] == [1]  # VOC's 12th class
+    (tmp_path / "Annotations" / "x.xml").write_text(VOC_XML.format(f="x.png", c="dog", d=0).replace("<xmax>4", "<xmax>z"))
+    with pytest.raises(InputError, match="x.xml: object 0"):
+        voc(str(tmp_path))
+    (tmp_path / "Annotations" / "x.xml").write_text("<annotation><object>")
+    with pytest.raises(InputError, match="well-formed"):
+        voc(str(tmp_path))
+    (tmp_path / "Annotations" / "x.xml").write_text(VOC_XML.format(f="y.png", c="dog", d=0))
+    with pytest.raises(InputError, match="y.png"):
+        voc(str(tmp_path))
+
+
+def test_seg_masks(tmp_path):
+    _png(tmp_path / "im" / "p.png", np.zeros((4, 5, 3), np.uint8))
+    mask = np.array([[0, 1, 2, 255, 3]] * 4, np.uint8)
+    _png(tmp_path / "m" / "p.png", mask)
+    (s,) = list(seg_masks(str(tmp_path / "im"), str(tmp_path / "m")))
+    assert s.reference.dtype == np.int64 and np.array_equal(s.reference, mask)
+    _png(tmp_path / "m" / "p.png", mask[:3])
+    with pytest.raises(InputError, match="p.png.*4x5"):
+        list(seg_masks(str(tmp_path / "im"), str(tmp_path / "m")))
+    _png(tmp_path / "im" / "q.png", np.zeros((4, 5, 3), np.uint8))
+    with pytest.raises(InputError, match="q.png"):
+        seg_masks(str(tmp_path / "im"), str(tmp_path / "m"))
