@@ -5,10 +5,10 @@ import jiwer
 import numpy as np
 import pytest
 
+from gapbench.core.predictions import TextDetections
 from gapbench.errors import InputError
 from gapbench.metrics.detection import BoxDetectionMetric, reference_to_annotations
 from gapbench.metrics.ocr import OCRMetric, box_iou, match_lines
-from gapbench.models.text_detections import TextDetections
 from gapbench.scoring.coco import score_coco
 
 

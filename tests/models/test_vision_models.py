@@ -4,10 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gapbench.core.predictions import ClassScores, Detections
+from gapbench.core.predictions import ClassScores, Detections, TextDetections
 from gapbench.metrics.ocr import box_iou
 from gapbench.models.registry import load_model
-from gapbench.models.text_detections import TextDetections
 
 
 @pytest.fixture(autouse=True)

@@ -35,6 +35,15 @@ BaselineOpt = Annotated[str | None, typer.Option(
     "--baseline", metavar="alexnet|FILE",
     help="corruption-error baseline for CE/mCE: 'alexnet' (Hendrycks & Dietterich 2019) or a JSON file "
     '{"clean": error, "corruptions": {name: error or [5 errors]}}')]
+ModelOptionOpt = Annotated[list[str] | None, typer.Option(
+    "--model-option", metavar="KEY=VALUE",
+    help="repeatable: an adapter option (threshold=0.3, dtype=bfloat16, prompt_template=...); see `gapbench models`")]
+BaseUrlOpt = Annotated[str | None, typer.Option(
+    "--base-url", metavar="URL", help="openai: models: the server's base URL (e.g. http://127.0.0.1:8000/v1)")]
+AnnotationsOpt = Annotated[Path | None, typer.Option(
+    "--annotations", metavar="FILE", help="with --data: the annotations file (coco: instances JSON)")]
+LabelsOpt = Annotated[Path | None, typer.Option(
+    "--labels", metavar="FILE", help="with --data: class names, one a line (imagefolder: the class order)")]
 DataOpt = Annotated[Path | None, typer.Option(
     "--data", metavar="PATH", help="your data set, for the generic tasks (asr, diarization, imagefolder, coco, ...)")]
 NoiseDirOpt = Annotated[Path | None, typer.Option(
@@ -74,10 +83,15 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
         baseline: BaselineOpt = None,
         noise_dir: NoiseDirOpt = None,
         data: DataOpt = None,
+        annotations: AnnotationsOpt = None,
+        labels: LabelsOpt = None,
+        model_option: ModelOptionOpt = None,
+        base_url: BaseUrlOpt = None,
     ) -> None:
         """Run a model on a task, clean and under shifts: scores with 95% CIs, the drop from clean with
         its paired interval, per-stage latency, provenance; saved as JSON and to the store."""
         from gapbench.core.run_spec import RunSpec
+        from gapbench.models.registry import parse_model_options
         from gapbench.runner.local import run_and_save
         from gapbench.runner.sweep import parse_cells
 
@@ -85,8 +99,10 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
                        batch_size=batch_size, workers=workers, bootstrap=bootstrap, ci=not no_ci,
                        warmup_batches=warmup, use_cache=not no_cache, on_error=on_error,  # type: ignore[arg-type]
                        save_shifted=str(save_shifted) if save_shifted else None, save_shifted_n=save_shifted_n,
-                       baseline=baseline, options={k: str(v) for k, v in (("noise_dir", noise_dir), ("data", data))
-                                                   if v is not None})
+                       baseline=baseline, model_options=parse_model_options(model_option, base_url),
+                       options={k: str(v) for k, v in (("noise_dir", noise_dir), ("data", data),
+                                                        ("annotations", annotations), ("labels", labels))
+                                if v is not None})
         outcome, json_path = run_and_save(spec, store_url=store, out_dir=out)
         doc = outcome.document.to_json()
         if fmt == OutputFormat.json:

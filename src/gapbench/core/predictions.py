@@ -38,6 +38,14 @@ class Detections:
 
 
 @dataclass(frozen=True)
+class TextDetections(Detections):
+    """Text lines (OCR): detections that also carry each box's recognised text."""
+
+    kind: ClassVar[str] = "text-detections"
+    texts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class SegMask:
     """Semantic segmentation output: an ``H x W`` array of class indices."""
 
@@ -66,7 +74,7 @@ class Choice:
 
 
 PREDICTION_TYPES: dict[str, type] = {
-    t.kind: t for t in (Transcript, ClassScores, Detections, SegMask, SpeakerTurns, Choice)
+    t.kind: t for t in (Transcript, ClassScores, Detections, TextDetections, SegMask, SpeakerTurns, Choice)
 }
 
 

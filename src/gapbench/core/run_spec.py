@@ -43,6 +43,7 @@ class RunSpec:
     save_shifted: str | None = None  # directory: the first ``save_shifted_n`` shifted inputs per cell
     save_shifted_n: int = 4
     options: dict[str, Any] = field(default_factory=dict)  # task/adapter options (e.g. noise_dir)
+    model_options: dict[str, Any] = field(default_factory=dict)  # load_model(uri, **model_options)
 
     def __post_init__(self) -> None:
         if self.limit is not None:
@@ -75,6 +76,7 @@ class RunSpec:
             "on_error": self.on_error,
             "baseline": self.baseline,
             "options": dict(self.options),
+            "model_options": dict(self.model_options),
         }
 
     def hash(self) -> str:

@@ -131,20 +131,25 @@ class TaskSpec:
         """Fresh metric states, one per declared metric."""
         return [m.build() for m in self.metrics]
 
-    def with_data(self, data: str | os.PathLike[str]) -> TaskSpec:
-        """This task reading the user's data set at ``data`` (``gapbench run TASK --data PATH``).
+    def with_data(self, data: str | os.PathLike[str], **more: str | os.PathLike[str]) -> TaskSpec:
+        """This task reading the user's data set at ``data`` (``gapbench run TASK --data PATH``), with
+        any further dataset arguments (``annotations=``, ``labels=``).
 
-        A task whose dataset target takes no ``data`` argument (an embedded data set) is refused in
-        one line rather than silently ignoring the path.
+        A task whose dataset target takes no such argument (an embedded data set) is refused in one
+        line rather than silently ignoring the path.
         """
         import dataclasses
         import inspect
 
-        if "data" not in inspect.signature(self.dataset.resolve()).parameters:
-            raise InputError(None, f"task {self.name!r}", "a task that reads a data set path (this one is embedded; "
-                             "see `gapbench tasks`)", os.fspath(data))
-        ds = Target(self.dataset.target, {**self.dataset.args, "data": os.fspath(data)}, self.dataset.base_dir)
-        return dataclasses.replace(self, dataset=ds)
+        given = {"data": data, **more}
+        params = inspect.signature(self.dataset.resolve()).parameters
+        for key, value in given.items():
+            if key not in params:
+                what = "a task that reads a data set path (this one is embedded; see `gapbench tasks`)" \
+                    if key == "data" else f"a task whose data set takes {key!r}"
+                raise InputError(None, f"task {self.name!r}", what, os.fspath(value))
+        args = {**self.dataset.args, **{k: os.fspath(v) for k, v in given.items()}}
+        return dataclasses.replace(self, dataset=Target(self.dataset.target, args, self.dataset.base_dir))
 
     def generator(self) -> dict[str, str]:
         """What made the data, for the run document: the dataset target, its arguments and, when the

@@ -28,13 +28,12 @@ from typing import Any
 import numpy as np
 
 from gapbench.core.metric import COUNT, FRACTION_DOWN, ComponentMetric, MetricInfo, check_batch
-from gapbench.core.predictions import Detections
+from gapbench.core.predictions import Detections, TextDetections
 from gapbench.core.results import ScoreResult
 from gapbench.errors import InputError
 from gapbench.metrics.coco import METRIC_NAMES
 from gapbench.metrics.detection import BoxDetectionMetric
 from gapbench.metrics.wer import align_counts, tokenize
-from gapbench.models.text_detections import TextDetections
 
 IOU_THRESHOLD = 0.5
 TEXT_CATEGORIES = [{"id": 1, "name": "text"}]

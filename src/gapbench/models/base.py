@@ -31,6 +31,7 @@ from gapbench.core.predictions import (
     Detections,
     SegMask,
     SpeakerTurns,
+    TextDetections,
     Transcript,
 )
 
@@ -125,8 +126,13 @@ def coerce_prediction(task_type: str, raw: Any, num_classes: int | None = None) 
             boxes = tuple(tuple(float(v) for v in b) for b in raw["boxes"])
             if any(len(b) != 4 for b in boxes):
                 raise PredictionTypeError("boxes as [x, y, w, h]", raw["boxes"])
-            return Detections(boxes, tuple(float(s) for s in raw["scores"]),
-                              tuple(int(c) for c in raw["labels"]))
+            scores = tuple(float(s) for s in raw["scores"])
+            if (boxes and not np.isfinite(boxes).all()) or (scores and np.isnan(scores).any()):
+                raise PredictionTypeError("finite boxes and scores", raw)
+            labels = tuple(int(c) for c in raw["labels"])
+            if "texts" in raw:  # OCR: each box's recognised text
+                return TextDetections(boxes, scores, labels, tuple(str(t) for t in raw["texts"]))
+            return Detections(boxes, scores, labels)
         raise PredictionTypeError("detections {'boxes', 'scores', 'labels'}", raw)
     if task_type == "semantic-segmentation":
         if isinstance(raw, SegMask):

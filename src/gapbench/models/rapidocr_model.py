@@ -5,7 +5,7 @@ ship inside the ``rapidocr`` wheel, so nothing is downloaded. The text-direction
 off (scene lines here are within 10 degrees of level). One engine serves every call; calls are
 serialised by a lock (ONNX Runtime already uses every core inside one image).
 
-Output per image: :class:`~gapbench.models.text_detections.TextDetections` -- each detected
+Output per image: :class:`~gapbench.core.predictions.TextDetections` -- each detected
 quadrilateral becomes the axis-aligned ``[x, y, w, h]`` box that bounds it, its score is the
 recogniser's confidence (RapidOCR's per-line score; lines below its ``text_score`` 0.5 are
 dropped by RapidOCR), category 1 (``text``), and the recognised string.
@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from gapbench.core.predictions import TextDetections
 from gapbench.core.sample import content_hash
 from gapbench.models.base import ModelAdapter
-from gapbench.models.text_detections import TextDetections
 
 SETTINGS: dict[str, Any] = {"Global.use_cls": False, "Global.log_level": "critical"}
 

@@ -115,13 +115,14 @@ def run(
 
     task = get_task(spec.task)
     if spec.options.get("data") is not None:
-        task = task.with_data(spec.options["data"])
+        task = task.with_data(spec.options["data"], **{k: spec.options[k] for k in ("annotations", "labels")
+                                                        if spec.options.get(k) is not None})
     target = model if model is not None else (spec.model or task.default_model)
     if target is None:
         from gapbench.errors import InputError
 
         raise InputError(task.source, "field 'default_model'", "a default model (or pass a model)")
-    adapter = load_model(target)
+    adapter = load_model(target, **spec.model_options) if isinstance(target, str) else load_model(target)
     adapter.for_task(task.type)
     if cache is None:
         cache = (spec.cache or True) if spec.use_cache else False

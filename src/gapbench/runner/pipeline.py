@@ -227,8 +227,11 @@ class Pipeline:
                 skipped.update({pos: msg for pos in prep.todo})
                 raw_out = None
             infer_s = time.perf_counter() - t0
+            # remote adapters report their time on the wire; it leaves ``inference`` for ``transport``
+            take = getattr(self.adapter, "take_transport_s", None)
+            transport_s = min(max(float(take()), 0.0), infer_s) if callable(take) else 0.0
             if raw_out is not None:
-                timing = self._finish_computed(prep, raw_out, infer_s, preds, skipped)
+                timing = self._finish_computed(prep, raw_out, infer_s - transport_s, preds, skipped, transport_s)
         self._batches += 1
         keep = [pos for pos in range(len(samples)) if pos not in skipped]
         if self.on_error == "count":
@@ -246,7 +249,7 @@ class Pipeline:
         )
 
     def _finish_computed(self, prep: Prepared, raw_out: Any, infer_s: float, preds: dict[int, Any],
-                         skipped: dict[int, str]) -> BatchTiming:
+                         skipped: dict[int, str], transport_s: float = 0.0) -> BatchTiming:
         samples = prep.samples
         raws = as_list(raw_out)
         first = samples[prep.todo[0]].id
@@ -272,7 +275,8 @@ class Pipeline:
         timing = BatchTiming.of(
             index=self._batches, n=len(prep.todo), t_done=time.perf_counter(),
             per_sample={"shift": prep.shift_s, "preprocess": prep.preprocess_s, "postprocess": t_post},
-            per_batch={"decode": prep.decode_s * len(prep.todo) / max(len(samples), 1), "inference": infer_s},
+            per_batch={"decode": prep.decode_s * len(prep.todo) / max(len(samples), 1), "inference": infer_s,
+                       "transport": transport_s},
             durations=[_duration(samples[p]) for p in prep.todo],
         )
         if self.cache is not None and new:
