@@ -15,11 +15,13 @@ from gapbench.models.base import ModelAdapter
 SCHEMES: Registry[Callable[[str], ModelAdapter]] = Registry("model scheme")
 SCHEMES.register("python", "gapbench.models.python_callable:load_python_model")
 SCHEMES.register("builtin", "gapbench.models.builtin:load_builtin")
+SCHEMES.register("baseline", "gapbench.spectro.baselines:load_baseline")
 
 SCHEME_HELP: dict[str, str] = {
     "python": "python:package.module:function or python:path/to/file.py:function "
               "(fn(list of inputs) -> list of predictions)",
     "builtin": "embedded offline models, e.g. builtin:digits-logreg",
+    "baseline": "spectro offline baselines: baseline:asr, baseline:blind, baseline:chance",
 }
 
 
