@@ -12,7 +12,8 @@ The spectrogram-reading benchmark's metrics (Loakman, Lin & James 2025, arXiv 25
 A reference is ``{"answer": "B", "peds": [p_A, p_B, p_C, p_D], "labels": "ABCD"}`` (``labels``
 optional, default ``ABCD``); a prediction is a :class:`~gapbench.core.predictions.Choice` or a
 label string (``""`` = unparseable). Per-item row: ``(correct, answered, ped if answered, 1)``.
-Intervals: the component base's bootstrap over items.
+Intervals: Wilson's score interval for accuracy and unparseable (proportions over items);
+the component base's bootstrap over items for mean_ped.
 """
 from __future__ import annotations
 
@@ -73,6 +74,16 @@ class ChoiceMetric(ComponentMetric):
         t = self.table()
         keep = ["accuracy", "unparseable"]
         return keep + (["mean_ped"] if t[:, 1].sum() > 0 else [])
+
+    def closed_form_interval(self, name: str, value: float, rows: np.ndarray) -> tuple[float, float] | None:
+        """Wilson's score interval for the two proportions (exact-enough at any n, even 0 or 1)."""
+        from gapbench.metrics import stats
+
+        if name == "accuracy":
+            return stats.wilson_interval(float(rows[:, 0].sum()), float(len(rows)))
+        if name == "unparseable":
+            return stats.wilson_interval(float(len(rows) - rows[:, 1].sum()), float(len(rows)))
+        return None
 
     def records(self, rows: np.ndarray) -> list[dict[str, Any]]:
         return [{"sample_id": uid, "correct": bool(c), "answered": bool(a), "ped": float(p) if a else None}
