@@ -113,6 +113,38 @@ def _render_chunk(args: tuple[list[str], str, str, int, int, RenderParams]
     return [render_word(w, out, voice, rate, pitch, render) for w in words]
 
 
+CHUNK = 16  # words per fresh process: fixed, so the bytes do not depend on the number of workers
+
+
+def _warm() -> None:
+    """Import librosa and run its lazy first call once, so forked workers do not each pay ~2 s."""
+    import numpy as np
+
+    from gapbench.spectro.render import spectrogram_db
+
+    spectrogram_db(np.zeros(256, dtype=np.int16))
+
+
+def _fresh_processes(workers: int) -> Any:
+    """A pool whose every chunk runs in a new process whose espeak-ng engine was never used.
+
+    espeak-ng's output depends on what the process synthesised before (see
+    :mod:`gapbench.spectro.tts`), so each fixed chunk of words starts from a fresh engine: a fork of
+    this process when it never started espeak-ng (cheap: librosa is warmed first and inherited),
+    else a spawned interpreter.
+    """
+    import multiprocessing as mp
+
+    from gapbench.spectro.tts import engine_started
+
+    if engine_started():
+        ctx = mp.get_context("spawn")
+    else:
+        _warm()
+        ctx = mp.get_context("fork")
+    return ctx.Pool(max(1, workers), maxtasksperchild=1)
+
+
 def plan_items(params: BuildParams) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
     """The items (without files) and the words that could not become items, with reasons."""
     from gapbench.spectro.words import candidate_words
@@ -165,19 +197,10 @@ def build(params: BuildParams, out: str | os.PathLike[str], *, workers: int = 2,
     spoken = sorted({it["word"] for it in items})
     checksums: dict[str, str] = {}
     bad: dict[str, str] = {}
-    chunks = [spoken[i:i + 16] for i in range(0, len(spoken), 16)]
+    chunks = [spoken[i:i + CHUNK] for i in range(0, len(spoken), CHUNK)]
     jobs = [(c, str(out), params.voice, params.rate, params.pitch, params.render) for c in chunks]
-    results: Any
-    if workers > 1 and len(chunks) > 1:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
-
-        pool = ProcessPoolExecutor(min(workers, len(chunks)), mp_context=mp.get_context("fork"))
-        results = pool.map(_render_chunk, jobs)
-    else:
-        pool, results = None, map(_render_chunk, jobs)
-    try:
-        for chunk in results:
+    with _fresh_processes(workers) as pool:
+        for chunk in pool.imap(_render_chunk, jobs):
             for word, sums, err in chunk:
                 if err is not None:
                     bad[word] = err
@@ -185,9 +208,6 @@ def build(params: BuildParams, out: str | os.PathLike[str], *, workers: int = 2,
                     checksums.update(sums or {})
             if on_progress:
                 on_progress(len(chunk))
-    finally:
-        if pool is not None:
-            pool.shutdown()
     failures += [{"word": w, "reason": f"TTS/rendering failed: {r}"} for w, r in sorted(bad.items())]
     items = [it for it in items if it["word"] not in bad]
     lines = "".join(json.dumps(it, ensure_ascii=False, sort_keys=True) + "\n" for it in items)

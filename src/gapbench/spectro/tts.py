@@ -9,6 +9,13 @@ module of the speech work can replace it once merged:
 
 espeak-ng keeps global state (the current voice and parameters), so every call holds one process
 lock; a parallel build uses processes, each with its own engine.
+
+Reproducibility: espeak-ng carries static state from one utterance to the next that neither
+``espeak_Terminate`` nor a fresh ``espeak_Initialize`` resets (its pitch-flutter phase, among
+others): the same word spoken twice in one process can differ by a few samples. The same
+*sequence* of calls in a fresh process gives the same bytes, so the builder synthesises fixed
+chunks of words, each in a fresh process (:func:`engine_started` tells whether this process has
+already used the engine).
 """
 from __future__ import annotations
 
@@ -114,6 +121,11 @@ def ipa(word: str, voice: str = DEFAULT_VOICE) -> str:
             if out:
                 parts.append(out.decode("utf-8"))
     return " ".join(p.strip() for p in parts if p.strip())
+
+
+def engine_started() -> bool:
+    """Whether this process has initialised espeak-ng (a fork would then inherit its state)."""
+    return bool(_ENGINE)
 
 
 def engine_version() -> str:
