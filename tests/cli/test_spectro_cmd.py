@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+pytest.importorskip("espeakng_loader", reason="spectro needs the [spectro] extra")
+
+
+@pytest.fixture(scope="module")
+def app() -> typer.Typer:
+    from gapbench.cli import spectro
+
+    app, score, compare = typer.Typer(), typer.Typer(), typer.Typer()
+    spectro.register(app, score, compare)
+    return app
+
+
+@pytest.mark.slow
+def test_build_eval_export(app: typer.Typer, tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "sp"
+    r = runner.invoke(app, ["spectro", "build", "--words", "12", "--out", str(out), "--design", "paper",
+                            "--workers", "1", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["items"] == 12
+    r = runner.invoke(app, ["spectro", "eval", "--data", str(out), "-m", "baseline:blind", "-m", "baseline:chance",
+                            "-c", "graphemic-spec", "--no-cache", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert {x["model"] for x in doc["results"]} == {"baseline:blind", "baseline:chance"}
+    for x in doc["results"]:
+        assert set(x["metrics"]) == {"accuracy", "mean_ped", "unparseable"} and x["split"] == "all"
+    r = runner.invoke(app, ["spectro", "eval", "--data", str(out), "-m", "baseline:blind", "--no-cache"])
+    assert r.exit_code == 0 and "blind-rule audit" in r.stdout
+    r = runner.invoke(app, ["spectro", "export", "--data", str(out), "--format", "qwen-chat", "--split", "all",
+                            "--out", str(tmp_path / "q.jsonl")])
+    assert r.exit_code == 0 and len((tmp_path / "q.jsonl").read_text().splitlines()) == 12
+
+
+def test_bad_design_is_a_usage_error(app: typer.Typer, tmp_path: Path) -> None:
+    r = CliRunner().invoke(app, ["spectro", "build", "--design", "fancy", "--out", str(tmp_path)])
+    assert r.exit_code == 2

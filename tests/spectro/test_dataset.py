@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gapbench.core.media import ChatMessage
+from gapbench.spectro.dataset import SpectroMessage, SpectroSamples
+from gapbench.spectro.prompts import CONDITIONS, render_prompt
+
+
+@pytest.mark.parametrize("condition", CONDITIONS)
+def test_conditions(paper_build: Path, condition: str) -> None:
+    ds = SpectroSamples(paper_build, condition)
+    s = ds[0]
+    assert isinstance(s.input, ChatMessage) and isinstance(s.input, SpectroMessage)
+    assert len(s.input.images) == (2 if condition.endswith("spec-wave") else 1)
+    assert s.input.images[-1].shape == (224, 448, 3)
+    it = ds.items[0]
+    shown = it["options"] if condition.startswith("graphemic") else [f"/{x}/" for x in it["options_ipa"]]
+    for lab, opt in zip("ABCD", shown):
+        assert f"{lab}. {opt}" in s.input.text
+    assert s.reference["answer"] == it["answer"] and s.meta["condition"] == condition
+
+
+def test_keys_follow_the_pixels(paper_build: Path) -> None:
+    a = SpectroSamples(paper_build, "graphemic-spec")[0]
+    b = SpectroSamples(paper_build, "graphemic-spec", blank=True)[0]
+    assert not b.input.images[0].any()
+    assert a.key != b.key and a.key == SpectroSamples(paper_build, "graphemic-spec")[0].key
+
+
+def test_split_filter_and_prompt_override(paper_build: Path) -> None:
+    ds = SpectroSamples(paper_build, "phonemic-spec", split="test", prompt="{options}|{labels}")
+    assert all(s.meta["split"] == "test" for s in ds)
+    assert ds[0].input.text.endswith("|A, B, C, D")
+    with pytest.raises(ValueError, match="condition"):
+        render_prompt("graphemic-audio", ["a", "b"])
+    assert np.asarray(ds[0].input.images[0]).dtype == np.uint8
