@@ -55,3 +55,14 @@ def test_colormap() -> None:
     assert tuple(colormap_lut("gray")[128]) == (128, 128, 128)
     with pytest.raises(ValueError, match="colormap"):
         colormap_lut("jet")
+
+
+def test_palette_png_decodes_to_the_rgb_figure(tone: np.ndarray, tmp_path) -> None:
+    from gapbench.spectro.render import indexed_png_bytes, read_png, spectrogram_levels, waveform_levels
+
+    p = RenderParams(width=120, height=60, wave_height=30)
+    for levels, rgb in ((spectrogram_levels(tone, p), spectrogram_image(tone, p)),
+                        (waveform_levels(tone, p), waveform_image(tone, p))):
+        path = tmp_path / "x.png"
+        path.write_bytes(indexed_png_bytes(levels, p.colormap))
+        assert np.array_equal(read_png(str(path)), rgb)

@@ -11,7 +11,8 @@ import typer
 from gapbench.cli.options import BootstrapOpt, FormatOpt, OutOpt, OutputFormat
 
 spectro_app = typer.Typer(help="Can a vision-language model read a word from its spectrogram? "
-                               "(Loakman, Lin & James 2025): build the corpus, evaluate models, export finetuning data.",
+                               "(Loakman, Lin & James 2025): build the corpus, evaluate models, "
+                               "export finetuning data.",
                           no_args_is_help=True)
 
 
@@ -50,7 +51,8 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
         seed: Annotated[int, typer.Option("--seed", min=0, help="splits, tie-breaks, option order")] = 0,
         design: Annotated[str, typer.Option("--design", help="debiased (spoken word = random member of its "
                                                               "option set) or paper (as published)")] = "debiased",
-        voice: Annotated[str, typer.Option("--voice", help="espeak-ng voice (en-us, en, en-029, en-us+f3...)")] = "en-us",
+        voice: Annotated[str, typer.Option("--voice", help="espeak-ng voice (en-us, en, en-029, en-us+f3...)")] \
+        = "en-us",
         rate: Annotated[int, typer.Option("--rate", min=80, max=450, help="espeak-ng words per minute")] = 150,
         pitch: Annotated[int, typer.Option("--pitch", min=0, max=100, help="espeak-ng pitch 0..100")] = 50,
         ped: Annotated[str, typer.Option("--ped", help="levenshtein (segments) or panphon (feature-weighted)")]

@@ -26,7 +26,7 @@ from typing import Any
 
 from gapbench.spectro.distractors import DESIGNS, SPLITS, arrange, assign_split, option_sets
 from gapbench.spectro.phonemes import PED_KINDS, ipa_string, ped, segments
-from gapbench.spectro.render import RenderParams, png_bytes, spectrogram_image, waveform_image
+from gapbench.spectro.render import RenderParams, indexed_png_bytes, spectrogram_levels, waveform_levels
 from gapbench.spectro.tts import DEFAULT_PITCH, DEFAULT_RATE, DEFAULT_VOICE, engine_version, synthesize
 
 LABELS = "ABCDEFGH"
@@ -95,8 +95,10 @@ def render_word(word: str, out: str, voice: str, rate: int, pitch: int, render: 
         samples, sr = synthesize(word, voice, rate, pitch)
         files = {
             f"audio/{word}.wav": _wav_bytes(samples, sr),
-            f"spectrogram/{word}.png": png_bytes(spectrogram_image(samples, render), render.png_compress_level),
-            f"waveform/{word}.png": png_bytes(waveform_image(samples, render), render.png_compress_level),
+            f"spectrogram/{word}.png": indexed_png_bytes(spectrogram_levels(samples, render), render.colormap,
+                                                         render.png_compress_level),
+            f"waveform/{word}.png": indexed_png_bytes(waveform_levels(samples, render), render.colormap,
+                                                      render.png_compress_level),
         }
     except Exception as exc:  # noqa: BLE001 - recorded per word, the build continues
         return word, None, f"{type(exc).__name__}: {exc}"

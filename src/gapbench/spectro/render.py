@@ -70,18 +70,28 @@ def spectrogram_db(samples: np.ndarray, params: RenderParams = RenderParams()) -
     return librosa.amplitude_to_db(spec, ref=np.max, top_db=params.top_db).astype(np.float32)
 
 
-def spectrogram_image(samples: np.ndarray, params: RenderParams = RenderParams()) -> np.ndarray:
-    """``(height, width, 3)`` uint8 RGB spectrogram figure."""
+def spectrogram_levels(samples: np.ndarray, params: RenderParams = RenderParams()) -> np.ndarray:
+    """``(height, width)`` uint8 colormap indices of the spectrogram figure (0 = -top_db, 255 = max)."""
     from PIL import Image
 
     db = spectrogram_db(samples, params)
     level = np.clip((db + params.top_db) / params.top_db * 255.0, 0, 255).astype(np.uint8)[::-1]
     img = Image.fromarray(level, mode="L").resize((params.width, params.height), Image.Resampling.BILINEAR)
-    return colormap_lut(params.colormap)[np.asarray(img)]
+    return np.asarray(img)
+
+
+def spectrogram_image(samples: np.ndarray, params: RenderParams = RenderParams()) -> np.ndarray:
+    """``(height, width, 3)`` uint8 RGB spectrogram figure."""
+    return colormap_lut(params.colormap)[spectrogram_levels(samples, params)]
 
 
 def waveform_image(samples: np.ndarray, params: RenderParams = RenderParams()) -> np.ndarray:
-    """``(wave_height, width, 3)`` uint8 waveform figure: per pixel column the min..max envelope."""
+    """``(wave_height, width, 3)`` uint8 RGB waveform figure."""
+    return colormap_lut(params.colormap)[waveform_levels(samples, params)]
+
+
+def waveform_levels(samples: np.ndarray, params: RenderParams = RenderParams()) -> np.ndarray:
+    """``(wave_height, width)`` colormap indices of the waveform: per pixel column the min..max envelope."""
     y = np.asarray(samples, dtype=np.float64)
     if np.issubdtype(np.asarray(samples).dtype, np.integer):
         y = y / 32768.0
@@ -97,11 +107,9 @@ def waveform_image(samples: np.ndarray, params: RenderParams = RenderParams()) -
     top, bottom = to_row(hi), to_row(lo)
     rows = np.arange(h)[:, None]
     ink = (rows >= top[None, :]) & (rows <= bottom[None, :])
-    lut = colormap_lut(params.colormap)
-    img = np.empty((h, w, 3), dtype=np.uint8)
-    img[:] = lut[0]
-    img[ink] = lut[200]
-    img[h // 2, :] = np.maximum(img[h // 2, :], lut[120])
+    img = np.zeros((h, w), dtype=np.uint8)
+    img[ink] = 200
+    img[h // 2, :] = np.maximum(img[h // 2, :], 120)  # the zero line
     return img
 
 
@@ -111,6 +119,18 @@ def png_bytes(image: np.ndarray, compress_level: int = 1) -> bytes:
 
     buf = io.BytesIO()
     Image.fromarray(image).save(buf, format="PNG", compress_level=compress_level)
+    return buf.getvalue()
+
+
+def indexed_png_bytes(levels: np.ndarray, colormap: str, compress_level: int = 1) -> bytes:
+    """PNG of colormap indices as a palette image: the same RGB pixels as ``png_bytes(lut[levels])``
+    when decoded, a third of the bytes to compress (~10x faster to write than RGB here)."""
+    from PIL import Image
+
+    im = Image.fromarray(np.ascontiguousarray(levels, dtype=np.uint8), mode="P")
+    im.putpalette(colormap_lut(colormap).ravel().tolist())
+    buf = io.BytesIO()
+    im.save(buf, format="PNG", compress_level=compress_level)
     return buf.getvalue()
 
 
