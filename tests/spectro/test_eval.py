@@ -64,3 +64,21 @@ def test_python_models_through_extraction(paper_build: Path, tmp_path: Path) -> 
 def test_blank_ablation_keeps_baselines_that_ignore_pixels(paper_build: Path) -> None:
     doc, _ = evaluate(paper_build, ["baseline:blind"], conditions=["phonemic-spec"], blank=True, show_progress=False)
     assert doc["blank"] is True and doc["results"][0]["n"] == 48
+
+
+def test_image_reading_baseline_reads_pixels(paper_build: Path) -> None:
+    from gapbench.spectro.build import load_items
+    from gapbench.spectro.image_baseline import column_features, levels_from_rgb
+    from gapbench.spectro.render import RenderParams, read_png, spectrogram_levels
+
+    # the colormap inversion recovers the rendered levels exactly
+    it = load_items(paper_build)[0]
+    from gapbench.spectro.build import read_wav
+
+    samples, _ = read_wav(paper_build / it["audio"])
+    levels = spectrogram_levels(samples, RenderParams())
+    assert (levels_from_rgb(read_png(str(paper_build / it["spectrogram"])), "viridis") == levels).all()
+    assert column_features(levels).shape == (448 // 4, 12)
+    doc, _ = evaluate(paper_build, ["baseline:image"], conditions=["graphemic-spec"], limit=24, show_progress=False)
+    acc = doc["results"][0]["metrics"]["accuracy"]
+    assert acc["ci95"][0] > 0.25, acc  # reads the word from pixels well above chance

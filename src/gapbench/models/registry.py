@@ -21,7 +21,7 @@ SCHEME_HELP: dict[str, str] = {
     "python": "python:package.module:function or python:path/to/file.py:function "
               "(fn(list of inputs) -> list of predictions)",
     "builtin": "embedded offline models, e.g. builtin:digits-logreg",
-    "baseline": "spectro offline baselines: baseline:asr, baseline:blind, baseline:chance",
+    "baseline": "spectro offline baselines: baseline:asr, baseline:blind, baseline:chance, baseline:image",
 }
 
 

@@ -12,6 +12,8 @@
   per item is added, activated and removed (never a decoder per item); each clip is decoded once
   and the answer reused across conditions (keyed by audio path and option words).
 
+* ``baseline:image`` -- reads only the spectrogram pixels (:mod:`gapbench.spectro.image_baseline`).
+
 Each answers with the letter of its choice (text), so it goes through the same extraction step
 as any VLM; the ASR baseline answers ``""`` (unparseable, counted wrong) when it hears nothing.
 
@@ -184,13 +186,18 @@ class ASRBaseline(BaselineModel):
         return "" if idx is None else labels[options.index(sorted(options)[idx])]
 
 
-BASELINES: dict[str, type[BaselineModel]] = {"chance": ChanceBaseline, "blind": BlindBaseline, "asr": ASRBaseline}
+BASELINES: dict[str, str] = {  # name -> "module:class" (imported when used)
+    "chance": "gapbench.spectro.baselines:ChanceBaseline",
+    "blind": "gapbench.spectro.baselines:BlindBaseline",
+    "asr": "gapbench.spectro.baselines:ASRBaseline",
+    "image": "gapbench.spectro.image_baseline:ImageReadingBaseline",
+}
 
 
 def load_baseline(name: str) -> BaselineModel:
-    """Registry factory for the ``baseline:`` scheme (``baseline:asr``, ``baseline:blind``, ``baseline:chance``)."""
-    from gapbench.core.registry import UnknownNameError
+    """Registry factory for the ``baseline:`` scheme (``baseline:asr|blind|chance|image``)."""
+    from gapbench.core.registry import UnknownNameError, import_target
 
     if name not in BASELINES:
         raise UnknownNameError(f"unknown baseline {name!r}: expected one of {', '.join(BASELINES)}")
-    return BASELINES[name]()
+    return import_target(BASELINES[name])()
