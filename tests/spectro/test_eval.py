@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from gapbench.spectro.eval import blind_audit, evaluate
@@ -67,17 +68,17 @@ def test_blank_ablation_keeps_baselines_that_ignore_pixels(paper_build: Path) ->
 
 
 def test_image_reading_baseline_reads_pixels(paper_build: Path) -> None:
-    from gapbench.spectro.build import load_items
+    # the colormap inversion recovers the rendered levels (3 of viridis' 256 entries repeat a colour
+    # after rounding: those map to the first of the pair, one level off)
+    from gapbench.spectro.build import load_items, read_wav
     from gapbench.spectro.image_baseline import column_features, levels_from_rgb
     from gapbench.spectro.render import RenderParams, read_png, spectrogram_levels
 
-    # the colormap inversion recovers the rendered levels exactly
     it = load_items(paper_build)[0]
-    from gapbench.spectro.build import read_wav
-
     samples, _ = read_wav(paper_build / it["audio"])
     levels = spectrogram_levels(samples, RenderParams())
-    assert (levels_from_rgb(read_png(str(paper_build / it["spectrogram"])), "viridis") == levels).all()
+    back = levels_from_rgb(read_png(str(paper_build / it["spectrogram"])), "viridis")
+    assert np.abs(back - levels).max() <= 1 and (back == levels).mean() > 0.95
     assert column_features(levels).shape == (448 // 4, 12)
     doc, _ = evaluate(paper_build, ["baseline:image"], conditions=["graphemic-spec"], limit=24, show_progress=False)
     acc = doc["results"][0]["metrics"]["accuracy"]
