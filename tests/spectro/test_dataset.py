@@ -38,3 +38,13 @@ def test_split_filter_and_prompt_override(paper_build: Path) -> None:
     with pytest.raises(ValueError, match="condition"):
         render_prompt("graphemic-audio", ["a", "b"])
     assert np.asarray(ds[0].input.images[0]).dtype == np.uint8
+
+
+def test_rotation_moves_the_answer_with_the_options(paper_build: Path) -> None:
+    base = SpectroSamples(paper_build, "graphemic-spec")[0]
+    rot = SpectroSamples(paper_build, "graphemic-spec", rotation=1)[0]
+    assert rot.input.options == base.input.options[1:] + base.input.options[:1]
+    word = base.input.options["ABCD".index(base.reference["answer"])]
+    assert rot.input.options["ABCD".index(rot.reference["answer"])] == word
+    assert rot.reference["peds"]["ABCD".index(rot.reference["answer"])] == 0
+    assert rot.id != base.id and rot.key != base.key

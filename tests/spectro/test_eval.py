@@ -83,3 +83,17 @@ def test_image_reading_baseline_reads_pixels(paper_build: Path) -> None:
     doc, _ = evaluate(paper_build, ["baseline:image"], conditions=["graphemic-spec"], limit=24, show_progress=False)
     acc = doc["results"][0]["metrics"]["accuracy"]
     assert acc["ci95"][0] > 0.25, acc  # reads the word from pixels well above chance
+
+
+def test_circular_evaluation(paper_build: Path, tmp_path: Path) -> None:
+    stub = tmp_path / "stub.py"
+    stub.write_text(STUB)
+    doc, outs = evaluate(paper_build, [f"python:{stub}:always_b", "baseline:blind"], conditions=["graphemic-spec"],
+                         circular=True, show_progress=False)
+    assert len(outs) == 8  # 2 models x 4 rotations
+    always_b = _acc(doc, f"python:{stub}:always_b")["metrics"]
+    assert always_b["accuracy"]["value"] > 0 and always_b["circular_accuracy"]["value"] == 0  # a letter bias
+    blind = _acc(doc, "baseline:blind")["metrics"]
+    # the blind rule reads the options, not their positions: rotations change nothing except ties
+    assert blind["circular_accuracy"]["value"] <= blind["accuracy"]["value"]
+    assert blind["circular_accuracy"]["value"] > 0.4

@@ -32,11 +32,15 @@ def results_table(doc: dict[str, Any]) -> Any:
              f"{', blank images' if doc.get('blank') else ''}); blind-rule audit: "
              f"{audit.get('accuracy', 0) or 0:.3f} vs chance {audit.get('chance') or 0:.3f}")
     table = Table(title=escape(title), title_justify="left")
-    for col in ("condition", "model", "n", "accuracy [95% CI]", "mean PED", "unparseable", "skipped"):
+    circ = any("circular_accuracy" in r["metrics"] for r in doc["results"])
+    cols = ["condition", "model", "n", "accuracy [95% CI]"] + (["circular [95% CI]"] if circ else []) + \
+        ["mean PED", "unparseable", "skipped"]
+    for col in cols:
         table.add_column(col, justify="left" if col in ("condition", "model") else "right")
     for r in doc["results"]:
         m = r["metrics"]
         table.add_row(r["condition"], escape(r["model"]), str(r["n"]), cell(m.get("accuracy")),
+                      *([cell(m.get("circular_accuracy"))] if circ else []),
                       cell(m.get("mean_ped")), cell(m.get("unparseable")), str(r["n_skipped"]))
     return table
 
@@ -109,6 +113,8 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
         blank: Annotated[bool, typer.Option("--blank", help="blank-image ablation: same prompts, empty images")]
         = False,
         limit: Annotated[int | None, typer.Option("--limit", min=1, help="first N items per condition")] = None,
+        circular: Annotated[bool, typer.Option("--circular", help="also ask every option rotation; "
+                                                                  "circular_accuracy = right under all")] = False,
         no_cache: Annotated[bool, typer.Option("--no-cache", help="do not reuse or store responses")] = False,
         bootstrap: BootstrapOpt = 1000,
         fmt: FormatOpt = OutputFormat.table,
@@ -121,7 +127,7 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
 
         try:
             doc, _ = evaluate(data, model, conditions=condition or CONDITIONS, split=split, blank=blank, limit=limit,
-                              cache=not no_cache, bootstrap=bootstrap)
+                              cache=not no_cache, bootstrap=bootstrap, circular=circular)
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from None
         emit(doc, fmt, out, lambda: console().print(results_table(doc)))

@@ -52,7 +52,8 @@ class SpectroSamples(Sequence[Sample]):
     """The samples of one condition of a build (lazy: images are read on access)."""
 
     def __init__(self, data: str | os.PathLike[str], condition: str, split: str | None = None, *,
-                 blank: bool = False, prompt: str | None = None, limit: int | None = None) -> None:
+                 blank: bool = False, prompt: str | None = None, limit: int | None = None,
+                 rotation: int = 0) -> None:
         from gapbench.spectro.build import load_items
 
         self.root = Path(data)
@@ -60,6 +61,7 @@ class SpectroSamples(Sequence[Sample]):
         self.condition = condition
         self.blank = blank
         self.prompt = prompt
+        self.rotation = int(rotation)  # circular evaluation: options shown rotated left by this many places
         self.items = load_items(self.root, split)[:limit]
 
     def __len__(self) -> int:
@@ -73,16 +75,22 @@ class SpectroSamples(Sequence[Sample]):
         images = tuple(read_png(str(self.root / p)) for p in paths)
         if self.blank:  # the blank-image ablation: same size, no information
             images = tuple(np.zeros_like(im) for im in images)
-        shown = it["options"] if self.kind == "graphemic" else it["options_ipa"]
-        labels = "ABCDEFGH"[: len(shown)]
-        segs = tuple(tuple(s) for s in it.get("options_segments") or [])
+        n = len(it["options"])
+        order = [(j + self.rotation) % n for j in range(n)]
+        words = [it["options"][j] for j in order]
+        shown = words if self.kind == "graphemic" else [it["options_ipa"][j] for j in order]
+        labels = "ABCDEFGH"[:n]
+        segs_in = it.get("options_segments") or []
+        segs = tuple(tuple(segs_in[j]) for j in order) if segs_in else ()
         msg = SpectroMessage(render_prompt(self.condition, shown, labels, self.prompt), images,
-                             options=tuple(it["options"]), segments=segs, labels=labels,
+                             options=tuple(words), segments=segs, labels=labels,
                              audio=str(self.root / it["audio"]), image_digest=_digest(images))
-        ref = {"answer": it["answer"], "peds": list(it["peds"]), "labels": labels}
+        answer = labels[order.index(labels.index(it["answer"]))]
+        ref = {"answer": answer, "peds": [it["peds"][j] for j in order], "labels": labels}
         meta = {"condition": self.condition, "split": it["split"], "word": it["word"], "item": it["id"],
-                "blank": self.blank}
-        return Sample(f"{it['id']}/{self.condition}{'/blank' if self.blank else ''}", msg, ref, meta)
+                "blank": self.blank, "rotation": self.rotation}
+        suffix = ("/blank" if self.blank else "") + (f"/rot{self.rotation}" if self.rotation else "")
+        return Sample(f"{it['id']}/{self.condition}{suffix}", msg, ref, meta)
 
     def __iter__(self) -> Iterator[Sample]:
         for i in range(len(self)):
@@ -91,14 +99,14 @@ class SpectroSamples(Sequence[Sample]):
 
 def spectro_samples(data: str | None = None, condition: str = "graphemic-spec", split: str | None = None, *,
                     words: int = 60, seed: int = 0, design: str = "debiased", voice: str | None = None,
-                    blank: bool = False, prompt: str | None = None) -> SpectroSamples:
+                    blank: bool = False, prompt: str | None = None, rotation: int = 0) -> SpectroSamples:
     """The dataset target of the ``spectro`` task: a build dir, or a cached build of ``words`` words."""
     if data is None:
         from gapbench.spectro.build import BuildParams, cached_build
 
         extra = {"voice": voice} if voice else {}
         data = str(cached_build(BuildParams(words=words, seed=seed, design=design, **extra)))
-    return SpectroSamples(data, condition, split, blank=blank, prompt=prompt)
+    return SpectroSamples(data, condition, split, blank=blank, prompt=prompt, rotation=rotation)
 
 
 def spectro_task(data: str | None = None, condition: str = "graphemic-spec", split: str | None = None,
@@ -107,7 +115,8 @@ def spectro_task(data: str | None = None, condition: str = "graphemic-spec", spl
     from gapbench.core.task import Target, TaskSpec
 
     args = {"data": data, "condition": condition, "split": split, **kwargs}
-    name = f"spectro-{condition}" + (f"-{split}" if split else "")
+    name = f"spectro-{condition}" + (f"-{split}" if split else "") + (f"-rot{kwargs['rotation']}"
+                                                                      if kwargs.get("rotation") else "")
     return TaskSpec(
         name=name, type="spectrogram-mcq",
         dataset=Target("gapbench.spectro.dataset:spectro_samples", args),

@@ -46,8 +46,13 @@ def blind_audit(data: str | os.PathLike[str], split: str | None = None) -> dict[
 def evaluate(data: str | os.PathLike[str], models: Sequence[Any], *, conditions: Sequence[str] = CONDITIONS,
              split: str | None = None, blank: bool = False, limit: int | None = None, cache: Any = False,
              prompt: str | None = None, seed: int = 0, bootstrap: int = 1000, batch_size: int = 8,
-             show_progress: bool = True) -> tuple[dict[str, Any], list[Any]]:
-    """Run every model on every condition; returns ``(document, run outcomes)``."""
+             circular: bool = False, show_progress: bool = True) -> tuple[dict[str, Any], list[Any]]:
+    """Run every model on every condition; returns ``(document, run outcomes)``.
+
+    ``circular``: also show every item with its options rotated 1..3 places (CircularEval, Liu et
+    al. 2024, MMBench): ``circular_accuracy`` counts an item right only when every rotation is
+    answered right (Wilson interval); it removes a model's gain from a preferred letter position.
+    """
     import json
 
     from gapbench.models.registry import load_model
@@ -71,10 +76,45 @@ def evaluate(data: str | os.PathLike[str], models: Sequence[Any], *, conditions:
                            bootstrap=bootstrap, batch_size=batch_size, on_error="skip",
                            options={"eval_id": eval_id, "condition": cond})
             entry = out.document.results[0]
-            doc["results"].append({
+            result = {
                 "model": adapter.name, "condition": cond, "split": split or "all", "n": entry.n,
                 "n_skipped": len(entry.skipped), "skipped": list(entry.skipped),
                 "metrics": {k: v.to_json() for k, v in entry.metrics.items()}, "notes": list(entry.notes),
-            })
+            }
             outcomes.append(out)
+            if circular:
+                runs = [out]
+                for rot in range(1, _n_options(data, split)):
+                    task = spectro_task(str(data), cond, split, blank=blank, prompt=prompt, rotation=rot)
+                    runs.append(run_task(task, adapter, cache=cache, show_progress=show_progress, limit=limit,
+                                         seed=seed, bootstrap=bootstrap, batch_size=batch_size, on_error="skip",
+                                         options={"eval_id": eval_id, "condition": cond, "rotation": rot}))
+                outcomes += runs[1:]
+                result["metrics"]["circular_accuracy"] = circular_accuracy(runs)
+            doc["results"].append(result)
     return doc, outcomes
+
+
+def _n_options(data: str | os.PathLike[str], split: str | None) -> int:
+    from gapbench.spectro.build import load_items
+
+    items = load_items(data, split)
+    return len(items[0]["options"]) if items else 1
+
+
+def circular_accuracy(runs: Sequence[Any]) -> dict[str, Any]:
+    """Share of items answered right under every rotation (a skipped rotation counts wrong)."""
+    from gapbench.metrics.stats import wilson_interval
+
+    right: dict[str, bool] = {}
+    for k, out in enumerate(runs):
+        seen = set()
+        for rec in out.records:
+            item = str(rec.meta.get("item", rec.sample_id))
+            seen.add(item)
+            ok = bool(rec.values.get("correct"))
+            right[item] = ok if k == 0 else (right.get(item, False) and ok)
+        for item in set(right) - seen:
+            right[item] = False
+    n, hits = len(right), sum(right.values())
+    return {"value": hits / n if n else None, "ci95": list(wilson_interval(hits, n) or ()) or None}
