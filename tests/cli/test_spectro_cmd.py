@@ -34,8 +34,13 @@ def test_build_eval_export(app: typer.Typer, tmp_path: Path) -> None:
     assert {x["model"] for x in doc["results"]} == {"baseline:blind", "baseline:chance"}
     for x in doc["results"]:
         assert set(x["metrics"]) == {"accuracy", "mean_ped", "unparseable"} and x["split"] == "all"
-    r = runner.invoke(app, ["spectro", "eval", "--data", str(out), "-m", "baseline:blind", "--no-cache"])
+    store = tmp_path / "store.db"
+    r = runner.invoke(app, ["spectro", "eval", "--data", str(out), "-m", "baseline:blind", "--no-cache",
+                            "-c", "phonemic-spec", "--save", "--store", str(store), "--runs-dir", str(tmp_path / "runs")])
     assert r.exit_code == 0 and "blind-rule audit" in r.stdout
+    runs = [json.loads(p.read_text()) for p in (tmp_path / "runs").glob("*.json")]
+    assert len(runs) == 1 and runs[0]["spec"]["options"]["condition"] == "phonemic-spec"
+    assert runs[0]["spec"]["options"]["eval_id"] in r.stdout and store.is_file()
     r = runner.invoke(app, ["spectro", "export", "--data", str(out), "--format", "qwen-chat", "--split", "all",
                             "--out", str(tmp_path / "q.jsonl")])
     assert r.exit_code == 0 and len((tmp_path / "q.jsonl").read_text().splitlines()) == 12

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from gapbench.cli.options import BootstrapOpt, FormatOpt, OutOpt, OutputFormat
+from gapbench.cli.options import BootstrapOpt, FormatOpt, OutOpt, OutputFormat, StoreOpt
 
 spectro_app = typer.Typer(help="Can a vision-language model read a word from its spectrogram? "
                                "(Loakman, Lin & James 2025): build the corpus, evaluate models, "
@@ -116,6 +116,11 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
         circular: Annotated[bool, typer.Option("--circular", help="also ask every option rotation; "
                                                                   "circular_accuracy = right under all")] = False,
         no_cache: Annotated[bool, typer.Option("--no-cache", help="do not reuse or store responses")] = False,
+        save: Annotated[bool, typer.Option("--save", help="also save every run (JSON in --runs-dir, then the "
+                                                          "store), grouped by the eval_id")] = False,
+        store: StoreOpt = None,
+        runs_dir: Annotated[Path, typer.Option("--runs-dir", help="where --save writes run JSON")] \
+        = Path("gapbench-out"),
         bootstrap: BootstrapOpt = 1000,
         fmt: FormatOpt = OutputFormat.table,
         out: OutOpt = None,
@@ -126,11 +131,17 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
         from gapbench.spectro.prompts import CONDITIONS
 
         try:
-            doc, _ = evaluate(data, model, conditions=condition or CONDITIONS, split=split, blank=blank, limit=limit,
-                              cache=not no_cache, bootstrap=bootstrap, circular=circular)
+            doc, outcomes = evaluate(data, model, conditions=condition or CONDITIONS, split=split, blank=blank,
+                                     limit=limit, cache=not no_cache, bootstrap=bootstrap, circular=circular)
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from None
         emit(doc, fmt, out, lambda: console().print(results_table(doc)))
+        if save:
+            from gapbench.cli.render import err_console
+            from gapbench.spectro.eval import save_runs
+
+            ids = save_runs(outcomes, store_url=store, out_dir=runs_dir)
+            err_console().print(f"{len(ids)} runs of eval {doc['eval_id']} saved ({runs_dir}, store)", markup=False)
 
     @spectro_app.command("export")
     def spectro_export(

@@ -118,3 +118,24 @@ def circular_accuracy(runs: Sequence[Any]) -> dict[str, Any]:
             right[item] = False
     n, hits = len(right), sum(right.values())
     return {"value": hits / n if n else None, "ci95": list(wilson_interval(hits, n) or ()) or None}
+
+
+def save_runs(outcomes: Sequence[Any], *, store_url: str | None = None,
+              out_dir: str | os.PathLike[str] | None = None) -> list[str]:
+    """Save each (model, condition[, rotation]) run like ``gapbench run`` does: JSON file first, then
+    the store; each run's spec carries the ``eval_id`` and ``condition`` in its options, which is
+    how one evaluation's runs are found again. Returns the run ids."""
+    from gapbench.core.provenance import collect_provenance, new_run_id
+    from gapbench.runner.local import DEFAULT_OUT_DIR, save_to_store, write_document
+
+    out = Path(out_dir) if out_dir is not None else Path(DEFAULT_OUT_DIR)
+    ids = []
+    for o in outcomes:
+        doc = o.document
+        doc.run_id = new_run_id()
+        doc.provenance = collect_provenance(seed=o.spec.seed, config=o.spec.to_json(),
+                                            model_fingerprint=o.model_fingerprint)
+        path = write_document(doc.to_json(), out / f"{doc.run_id}.json")
+        save_to_store(doc, o.records, store_url, path)
+        ids.append(doc.run_id)
+    return ids
