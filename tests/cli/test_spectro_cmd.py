@@ -23,8 +23,8 @@ def app() -> typer.Typer:
 def test_build_eval_export(app: typer.Typer, tmp_path: Path) -> None:
     runner = CliRunner()
     out = tmp_path / "sp"
-    r = runner.invoke(app, ["spectro", "build", "--words", "12", "--out", str(out), "--design", "paper",
-                            "--workers", "1", "--format", "json"])
+    r = runner.invoke(app, ["spectro", "build", "--words", "12", "--pool", "3000", "--out", str(out),
+                            "--design", "paper", "--workers", "1", "--format", "json"])
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["items"] == 12
     r = runner.invoke(app, ["spectro", "eval", "--data", str(out), "-m", "baseline:blind", "-m", "baseline:chance",

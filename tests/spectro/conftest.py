@@ -14,7 +14,7 @@ def paper_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from gapbench.spectro.build import BuildParams, build
 
     out = tmp_path_factory.mktemp("spectro-paper")
-    build(BuildParams(words=48, design="paper"), out, workers=1)
+    build(BuildParams(words=48, pool=5000, design="paper"), out, workers=1)
     return out
 
 
@@ -23,5 +23,5 @@ def debiased_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from gapbench.spectro.build import BuildParams, build
 
     out = tmp_path_factory.mktemp("spectro-debiased")
-    build(BuildParams(words=48, design="debiased"), out, workers=2)
+    build(BuildParams(words=48, pool=5000, design="debiased"), out, workers=2)
     return out

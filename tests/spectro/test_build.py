@@ -43,10 +43,10 @@ def test_verify_detects_tampering(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_bit_reproducible(tmp_path: Path) -> None:
-    a = build(BuildParams(words=20, seed=3), tmp_path / "a", workers=2)
-    b = build(BuildParams(words=20, seed=3), tmp_path / "b", workers=1)
+    a = build(BuildParams(words=20, pool=5000, seed=3), tmp_path / "a", workers=2)
+    b = build(BuildParams(words=20, pool=5000, seed=3), tmp_path / "b", workers=1)
     assert a["files"] == b["files"]
-    c = build(BuildParams(words=20, seed=4), tmp_path / "c", workers=2)
+    c = build(BuildParams(words=20, pool=5000, seed=4), tmp_path / "c", workers=2)
     assert c["files"]["items.jsonl"] != a["files"]["items.jsonl"]
 
 

@@ -9,12 +9,12 @@ from gapbench.spectro.eval import blind_audit, evaluate
 
 pytestmark = pytest.mark.slow
 
-STUB = '''
+STUB = r'''
 def always_b(batch):
     return ["I am not sure, but the answer is (B)." for _ in batch]
 
 def flaky(batch):
-    if any("thee" in m.text for m in batch):
+    if any("\nA. t" in m.text for m in batch):
         raise RuntimeError("endpoint returned 500")
     return ["A or B" for _ in batch]
 '''
@@ -58,8 +58,8 @@ def test_python_models_through_extraction(paper_build: Path, tmp_path: Path) -> 
     assert b["metrics"]["unparseable"]["value"] == 0
     f = _acc(doc, f"python:{stub}:flaky")
     assert f["metrics"]["unparseable"]["value"] == 1.0 and f["metrics"]["accuracy"]["value"] == 0
-    n_thee = sum(any("thee" in o for o in it["options"]) for it in items)
-    assert f["n_skipped"] == n_thee > 0 and "endpoint returned 500" in f["skipped"][0]["reason"]
+    n_t = sum(it["options"][0].startswith("t") for it in items)
+    assert f["n_skipped"] == n_t > 0 and "endpoint returned 500" in f["skipped"][0]["reason"]
 
 
 def test_blank_ablation_keeps_baselines_that_ignore_pixels(paper_build: Path) -> None:

@@ -52,6 +52,8 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
     def spectro_build(
         out: Annotated[Path, typer.Option("--out", "-o", help="directory to build into")] = Path("spectro"),
         words: Annotated[int, typer.Option("--words", min=1, help="number of items (most frequent words)")] = 4068,
+        pool: Annotated[int, typer.Option("--pool", min=100, help="wordfreq's top-N words the distractors "
+                                                                  "come from")] = 20000,
         seed: Annotated[int, typer.Option("--seed", min=0, help="splits, tie-breaks, option order")] = 0,
         design: Annotated[str, typer.Option("--design", help="debiased (spoken word = random member of its "
                                                               "option set) or paper (as published)")] = "debiased",
@@ -85,9 +87,10 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
             except OSError as exc:
                 raise InputError(str(word_list), None, "a readable text file", exc.strerror) from None
         try:
-            params = BuildParams(words=words, seed=seed, design=design, voice=voice, rate=rate, pitch=pitch, ped=ped,
-                                 word_list=wl, render=RenderParams(n_fft=n_fft, hop_length=hop, top_db=top_db,
-                                                                   width=width, height=height, colormap=colormap))
+            render = RenderParams(n_fft=n_fft, hop_length=hop, top_db=top_db, width=width, height=height,
+                                  colormap=colormap)
+            params = BuildParams(words=words, pool=pool, seed=seed, design=design, voice=voice, rate=rate,
+                                 pitch=pitch, ped=ped, word_list=wl, render=render)
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from None
         with progress(len(wl) or words, "synthesising and rendering") as advance:
