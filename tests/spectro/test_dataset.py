@@ -48,3 +48,13 @@ def test_rotation_moves_the_answer_with_the_options(paper_build: Path) -> None:
     assert rot.input.options["ABCD".index(rot.reference["answer"])] == word
     assert rot.reference["peds"]["ABCD".index(rot.reference["answer"])] == 0
     assert rot.id != base.id and rot.key != base.key
+
+
+def test_hints_change_the_prompt_and_the_key(paper_build: Path) -> None:
+    from gapbench.spectro.prompts import HINTS
+
+    plain = SpectroSamples(paper_build, "graphemic-spec")[0]
+    hinted = SpectroSamples(paper_build, "graphemic-spec", hints=True)[0]
+    assert HINTS in hinted.input.text and HINTS not in plain.input.text
+    assert hinted.input.text.replace(HINTS + "\n", "") == plain.input.text
+    assert hinted.key != plain.key  # a cached answer to the plain prompt is never reused

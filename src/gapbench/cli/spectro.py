@@ -116,6 +116,8 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
         blank: Annotated[bool, typer.Option("--blank", help="blank-image ablation: same prompts, empty images")]
         = False,
         limit: Annotated[int | None, typer.Option("--limit", min=1, help="first N items per condition")] = None,
+        hints: Annotated[bool, typer.Option("--hints", help="put a short spectrogram-reading guide in the prompt")]
+        = False,
         circular: Annotated[bool, typer.Option("--circular", help="also ask every option rotation; "
                                                                   "circular_accuracy = right under all")] = False,
         no_cache: Annotated[bool, typer.Option("--no-cache", help="do not reuse or store responses")] = False,
@@ -135,7 +137,8 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
 
         try:
             doc, outcomes = evaluate(data, model, conditions=condition or CONDITIONS, split=split, blank=blank,
-                                     limit=limit, cache=not no_cache, bootstrap=bootstrap, circular=circular)
+                                     limit=limit, cache=not no_cache, bootstrap=bootstrap, circular=circular,
+                                     hints=hints)
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from None
         emit(doc, fmt, out, lambda: console().print(results_table(doc)))

@@ -53,7 +53,7 @@ class SpectroSamples(Sequence[Sample]):
 
     def __init__(self, data: str | os.PathLike[str], condition: str, split: str | None = None, *,
                  blank: bool = False, prompt: str | None = None, limit: int | None = None,
-                 rotation: int = 0) -> None:
+                 rotation: int = 0, hints: bool = False) -> None:
         from gapbench.spectro.build import load_items
 
         self.root = Path(data)
@@ -61,6 +61,7 @@ class SpectroSamples(Sequence[Sample]):
         self.condition = condition
         self.blank = blank
         self.prompt = prompt
+        self.hints = hints
         self.rotation = int(rotation)  # circular evaluation: options shown rotated left by this many places
         self.items = load_items(self.root, split)[:limit]
 
@@ -82,7 +83,7 @@ class SpectroSamples(Sequence[Sample]):
         labels = "ABCDEFGH"[:n]
         segs_in = it.get("options_segments") or []
         segs = tuple(tuple(segs_in[j]) for j in order) if segs_in else ()
-        msg = SpectroMessage(render_prompt(self.condition, shown, labels, self.prompt), images,
+        msg = SpectroMessage(render_prompt(self.condition, shown, labels, self.prompt, self.hints), images,
                              options=tuple(words), segments=segs, labels=labels,
                              audio=str(self.root / it["audio"]), image_digest=_digest(images))
         answer = labels[order.index(labels.index(it["answer"]))]
@@ -99,14 +100,15 @@ class SpectroSamples(Sequence[Sample]):
 
 def spectro_samples(data: str | None = None, condition: str = "graphemic-spec", split: str | None = None, *,
                     words: int = 60, seed: int = 0, design: str = "debiased", voice: str | None = None,
-                    blank: bool = False, prompt: str | None = None, rotation: int = 0) -> SpectroSamples:
+                    blank: bool = False, prompt: str | None = None, rotation: int = 0,
+                    hints: bool = False) -> SpectroSamples:
     """The dataset target of the ``spectro`` task: a build dir, or a cached build of ``words`` words."""
     if data is None:
         from gapbench.spectro.build import BuildParams, cached_build
 
         extra = {"voice": voice} if voice else {}
         data = str(cached_build(BuildParams(words=words, seed=seed, design=design, **extra)))
-    return SpectroSamples(data, condition, split, blank=blank, prompt=prompt, rotation=rotation)
+    return SpectroSamples(data, condition, split, blank=blank, prompt=prompt, rotation=rotation, hints=hints)
 
 
 def spectro_task(data: str | None = None, condition: str = "graphemic-spec", split: str | None = None,

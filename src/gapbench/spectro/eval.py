@@ -46,7 +46,8 @@ def blind_audit(data: str | os.PathLike[str], split: str | None = None) -> dict[
 def evaluate(data: str | os.PathLike[str], models: Sequence[Any], *, conditions: Sequence[str] = CONDITIONS,
              split: str | None = None, blank: bool = False, limit: int | None = None, cache: Any = False,
              prompt: str | None = None, seed: int = 0, bootstrap: int = 1000, batch_size: int = 8,
-             circular: bool = False, show_progress: bool = True) -> tuple[dict[str, Any], list[Any]]:
+             circular: bool = False, hints: bool = False, show_progress: bool = True
+             ) -> tuple[dict[str, Any], list[Any]]:
     """Run every model on every condition; returns ``(document, run outcomes)``.
 
     ``circular``: also show every item with its options rotated 1..3 places (CircularEval, Liu et
@@ -66,12 +67,13 @@ def evaluate(data: str | os.PathLike[str], models: Sequence[Any], *, conditions:
         else {}
     eval_id = uuid.uuid4().hex[:12]
     doc: dict[str, Any] = {"eval_id": eval_id, "data": str(data), "design": manifest.get("params", {}).get("design"),
-                           "split": split, "blank": blank, "audit": blind_audit(data, split), "results": []}
+                           "split": split, "blank": blank, "hints": hints, "audit": blind_audit(data, split),
+                           "results": []}
     outcomes = []
     for m in models:
         adapter = load_model(m)
         for cond in conditions:
-            task = spectro_task(str(data), cond, split, blank=blank, prompt=prompt)
+            task = spectro_task(str(data), cond, split, blank=blank, prompt=prompt, hints=hints)
             out = run_task(task, adapter, cache=cache, show_progress=show_progress, limit=limit, seed=seed,
                            bootstrap=bootstrap, batch_size=batch_size, on_error="skip",
                            options={"eval_id": eval_id, "condition": cond})
@@ -85,7 +87,8 @@ def evaluate(data: str | os.PathLike[str], models: Sequence[Any], *, conditions:
             if circular:
                 runs = [out]
                 for rot in range(1, _n_options(data, split)):
-                    task = spectro_task(str(data), cond, split, blank=blank, prompt=prompt, rotation=rot)
+                    task = spectro_task(str(data), cond, split, blank=blank, prompt=prompt, rotation=rot,
+                                        hints=hints)
                     runs.append(run_task(task, adapter, cache=cache, show_progress=show_progress, limit=limit,
                                          seed=seed, bootstrap=bootstrap, batch_size=batch_size, on_error="skip",
                                          options={"eval_id": eval_id, "condition": cond, "rotation": rot}))

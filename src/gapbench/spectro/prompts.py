@@ -23,6 +23,11 @@ _QUESTION = {
     "phonemic": "Which phonemic (IPA) transcription matches the spoken word?",
 }
 TEMPLATE = "{image}\n{question}\n{options}\nAnswer with the letter ({labels}) of the correct option only."
+# the paper's open question "would phonetic hints help?": a short reading guide put before the question
+HINTS = ("Reading guide: vowels show as horizontal dark-to-bright bands (formants; /i/ has a low first and "
+         "high second formant, /ɑ/ the two close together); fricatives (s, ʃ, f, θ) as high-frequency noise, "
+         "/s/ and /ʃ/ strongest; stops (p, t, k, b, d, ɡ) as a silent gap and a short vertical burst; nasals "
+         "(m, n, ŋ) as weak low bands.")
 
 
 def check_condition(condition: str) -> tuple[str, str]:
@@ -39,10 +44,13 @@ def option_lines(options: Sequence[str], labels: str, kind: str) -> str:
     return "\n".join(fmt.format(lab, opt) for lab, opt in zip(labels, options))
 
 
-def render_prompt(condition: str, options: Sequence[str], labels: str = "ABCD", template: str | None = None) -> str:
-    """The user prompt for one item under ``condition`` (options already in display form)."""
+def render_prompt(condition: str, options: Sequence[str], labels: str = "ABCD", template: str | None = None,
+                  hints: bool = False) -> str:
+    """The user prompt for one item under ``condition`` (options already in display form);
+    ``hints`` puts :data:`HINTS` before the question."""
     kind, image = check_condition(condition)
     labels = labels[: len(options)]
-    fields = {"image": _IMAGE[image], "question": _QUESTION[kind], "options": option_lines(options, labels, kind),
+    question = (HINTS + "\n" if hints else "") + _QUESTION[kind]
+    fields = {"image": _IMAGE[image], "question": question, "options": option_lines(options, labels, kind),
               "labels": ", ".join(labels)}
     return (template or TEMPLATE).format(**fields)
