@@ -17,6 +17,9 @@ def flaky(batch):
     if any("\nA. t" in m.text for m in batch):
         raise RuntimeError("endpoint returned 500")
     return ["A or B" for _ in batch]
+
+def down(batch):
+    raise ConnectionError("connection refused")
 '''
 
 
@@ -60,6 +63,12 @@ def test_python_models_through_extraction(paper_build: Path, tmp_path: Path) -> 
     assert f["metrics"]["unparseable"]["value"] == 1.0 and f["metrics"]["accuracy"]["value"] == 0
     n_t = sum(it["options"][0].startswith("t") for it in items)
     assert f["n_skipped"] == n_t > 0 and "endpoint returned 500" in f["skipped"][0]["reason"]
+    doc, _ = evaluate(paper_build, [f"python:{stub}:down", "baseline:chance"], conditions=["graphemic-spec"],
+                      show_progress=False)
+    down = _acc(doc, f"python:{stub}:down")
+    assert down["n"] == 0 and down["metrics"] == {} and down["n_skipped"] == 48
+    assert "connection refused" in down["skipped"][0]["reason"]
+    assert _acc(doc, "baseline:chance")["n"] == 48  # the run went on with the next model
 
 
 def test_blank_ablation_keeps_baselines_that_ignore_pixels(paper_build: Path) -> None:
