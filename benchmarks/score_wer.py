@@ -34,7 +34,7 @@ from pathlib import Path
 
 import jiwer
 
-from gapbench.metrics.wer import score_cer, score_wer
+from gapbench.scoring.text import score_cer, score_wer
 
 REPO = Path(__file__).resolve().parents[1]
 FILLERS = ["um", "uh", "hmm", "like"]

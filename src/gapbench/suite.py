@@ -230,7 +230,7 @@ def run_suite(
         except Exception as exc:  # noqa: BLE001 - the JSON already holds the result
             problems.append(f"{o.name}: not saved to the store: {_one_line(exc)}")
             if "cannot open store" in str(exc):
-                problems.append("the results are in the suite JSON")
+                problems.append(f"the results are in the suite JSON {path}")
                 break
     return outcomes, path, problems
 

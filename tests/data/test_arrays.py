@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gapbench.data.arrays import as_array, class_labels, class_scores, label_maps, load_npy
+from gapbench.core.arrays import class_labels, class_scores, label_maps
+from gapbench.data.arrays import as_array, load_npy
 from gapbench.errors import InputError
 
 

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from gapbench.core.coco_masks import bad_rle_strings, rle_problem, rle_runs
 from gapbench.data.coco import load_coco
-from gapbench.data.coco_masks import bad_rle_strings, rle_problem, rle_runs
 from gapbench.errors import InputError
 
 BOM = b"\xef\xbb\xbf"

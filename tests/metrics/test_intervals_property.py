@@ -1,4 +1,4 @@
-"""Properties every family's interval must have (the rule: ``gapbench.metrics.stats`` docstring).
+"""Properties every family's interval must have (the rule: ``gapbench.metrics.intervals`` docstring).
 
 (a) an interval lies inside the statistic's range ([0, 1] for AP, mIoU, accuracy; [0, inf) for
 WER and DER); (b) it contains the point value whenever one is given; (c) on data simulated from a
@@ -7,7 +7,7 @@ known population, about 95% of the intervals contain the population value (200 d
 
 Where a family's plain percentile interval can fail (b) (mIoU: a rare class that drops out of a
 resample raises the mean), the test shows it on a fixed example and that the BC rule of
-``stats.bootstrap_intervals`` on the same statistic contains the value or refuses with a reason.
+``intervals.bootstrap_intervals`` on the same statistic contains the value or refuses with a reason.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gapbench.metrics import stats
+from gapbench.metrics import intervals
 from gapbench.metrics.der import DERMetric
 from gapbench.metrics.segmentation import SegmentationMetric
 from gapbench.metrics.topk import TopKAccuracy
@@ -155,9 +155,9 @@ def test_seg_plain_percentile_misses_with_rare_classes_bc_does_not() -> None:
         ok = ~np.isnan(iou)
         return np.where(ok, iou, 0).sum(1) / ok.sum(1)
 
-    plain = stats.percentile_interval(stats.bootstrap_stats(len(areas), statistic, 500, 0))
+    plain = intervals.percentile_interval(intervals.bootstrap_stats(len(areas), statistic, 500, 0))
     assert not plain[0] <= miou.value <= plain[1]  # the plain interval's failure of (b)
-    iv = stats.bootstrap_intervals(len(areas), statistic, 500, 0)
+    iv = intervals.bootstrap_intervals(len(areas), statistic, 500, 0)
     assert iv.pair() is None and "degenerate" in iv.reasons[0]
     assert statistic(np.ones((1, 40)))[0] == pytest.approx(miou.value, abs=1e-12)
 

@@ -96,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
             IsADirectoryError, PermissionError) as exc:
         if debug:
             raise
-        sys.stderr.write(f"gapbench: error: {_one_line(exc)}\n")
+        hint = " (or run with --no-cache)" if isinstance(exc, CacheError) else ""
+        sys.stderr.write(f"gapbench: error: {_one_line(exc)}{hint}\n")
         return 2
     except Exception as exc:  # Typer's usage errors (vendored click): one line, not a box
         if not hasattr(exc, "format_message") or debug:

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from gapbench.data.coco import IOU_TYPES
+from gapbench.core.coco_format import IOU_TYPES
 from gapbench.text_normalizers import NORMALIZER_NAMES
 
 

@@ -21,6 +21,13 @@ def fmt_number(x: float | int | None) -> str:
     return f"{x:.4f}"
 
 
+def plural(n: int | None, word: str) -> str:
+    """``1 file``, ``2 files`` (titles and notes give counts; ``n/a`` when unknown)."""
+    if n is None:
+        return f"n/a {word}s"
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 def fmt_value(mv: MetricValue) -> str:
     return fmt_number(mv.value)
 
@@ -48,8 +55,12 @@ def err_console() -> Any:
 
 def metrics_table(title: str, metrics: dict[str, MetricValue], key_header: str = "metric",
                   units: dict[str, str] | None = None) -> Any:
-    """name | value | 95% CI (the CI column only when some value has one) | unit (when given)."""
+    """name | value | 95% CI (the CI column only when some value has one) | unit (when given).
+
+    ``title`` is rich markup (callers escape what comes from data); names are shown as plain
+    text, never as markup, since they come from the data (class names, file names, ids)."""
     from rich.table import Table
+    from rich.text import Text
 
     with_ci = any(mv.ci95 is not None for mv in metrics.values())
     table = Table(title=title, title_justify="left")
@@ -60,7 +71,8 @@ def metrics_table(title: str, metrics: dict[str, MetricValue], key_header: str =
     if units:
         table.add_column("unit")
     for name, mv in metrics.items():
-        row = [name, fmt_value(mv)] + ([fmt_ci(mv)] if with_ci else []) + ([units.get(name, "")] if units else [])
+        row = [Text(str(name)), fmt_value(mv)] + ([fmt_ci(mv)] if with_ci else []) + (
+            [units.get(name, "")] if units else [])
         table.add_row(*row)
     return table
 
@@ -68,9 +80,11 @@ def metrics_table(title: str, metrics: dict[str, MetricValue], key_header: str =
 def print_notes(notes: list[str], prefix: str = "") -> None:
     if not notes:
         return
+    from rich.markup import escape
+
     con = err_console()
-    for note in notes:
-        con.print(f"[yellow]note:[/yellow] {prefix}{note}", markup=True)
+    for note in notes:  # notes quote ids, paths and class names: never read them as markup
+        con.print(f"[yellow]note:[/yellow] {escape(prefix + str(note))}", markup=True)
 
 
 def write_json(payload: dict[str, Any], out: Path | None) -> None:
@@ -87,9 +101,14 @@ def write_json(payload: dict[str, Any], out: Path | None) -> None:
 
 
 def emit(payload: dict[str, Any], fmt: OutputFormat, out: Path | None, show: Any) -> None:
-    """Print (table or JSON) first, then save: an unwritable ``--out`` never loses the result."""
+    """Print (table or JSON) first, then save: an unwritable ``--out`` never loses the result.
+
+    With JSON, standard output holds only the document; its notes are also said on standard
+    error, as the table form says them, so a person watching a pipeline still sees them."""
     if fmt == OutputFormat.json:
         sys.stdout.write(json.dumps(payload) + "\n")
+        sys.stdout.flush()
+        print_notes([str(n) for n in payload.get("notes", [])])
     else:
         show()
     write_json(payload, out)
@@ -101,12 +120,15 @@ def emit_score(result: ScoreResult, fmt: OutputFormat, out: Path | None = None, 
                units: dict[str, str] | None = None) -> None:
     """A ScoreResult as tables (headline, then each group) or one JSON object."""
 
+    from rich.markup import escape
+
     def show() -> None:
         con = console()
-        con.print(metrics_table(title or result.kind, result.metrics, units=units))
+        con.print(metrics_table(escape(title or result.kind), result.metrics, units=units))
         for name, group in result.groups.items():
-            con.print(metrics_table(f"{name}" + (f" ({units[name]})" if units and name in units else ""),
-                                    group, key_header="name"))
+            unit = units.get(name) if units else None
+            shown = name if not unit or unit == name else f"{name} ({unit})"
+            con.print(metrics_table(escape(shown), group, key_header="name"))
         print_notes(result.notes)
 
     emit(result.to_json(), fmt, out, show)
@@ -117,17 +139,33 @@ def fmt_p(p: float, floor: float | None) -> str:
     if p is None or (isinstance(p, float) and math.isnan(p)):
         return "n/a"
     if floor is not None and p <= floor * (1 + 1e-9):
-        return f"< {max(floor, 1e-12):.3g}"
+        return f"< {_round_up(max(floor, 1e-12)):g}"
     return f"{p:.4f}"
 
 
+def _round_up(x: float) -> float:
+    """``x`` rounded up to one significant digit: 1/1001 -> 0.001, 1/101 -> 0.01, 1/51 -> 0.02."""
+    e = math.floor(math.log10(x))
+    return math.ceil(round(x / 10.0 ** e, 9)) * 10.0 ** e
+
+
+# what a compared metric's numbers are, where the name alone does not say
+COMPARE_UNITS = {"der": "fraction of reference speech"}
+
+
 def emit_compare(result: CompareResult, fmt: OutputFormat, out: Path | None = None) -> None:
+    from rich.markup import escape
+
     def show() -> None:
         con = console()
         a, b = str(result.info.get("a", "A")), str(result.info.get("b", "B"))
+        if a == b:  # the same file twice: two rows, not one
+            a, b = f"{a} (first)", f"{b} (second)"
         rows = {a: result.a, b: result.b, "difference (first - second)": result.diff}
-        unit = next((k for k in result.info if k.endswith("s") and isinstance(result.info[k], int)), "n")
-        con.print(metrics_table(f"{result.metric}: paired bootstrap over {result.n} {unit}", rows, "system"))
+        unit = next((k for k in result.info if k.endswith("s") and isinstance(result.info[k], int)), "units")
+        what = result.metric + (f" ({COMPARE_UNITS[result.metric]})" if result.metric in COMPARE_UNITS else "")
+        title = f"{what}: paired bootstrap over {plural(result.n, unit[:-1])}"
+        con.print(metrics_table(escape(title), rows, "system"))
         con.print(f"p-value (two-sided, H0: no difference): {fmt_p(result.p_value, result.info.get('p_value_floor'))}")
         print_notes(result.notes)
 

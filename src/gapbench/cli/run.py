@@ -16,7 +16,27 @@ TaskArg = Annotated[str, typer.Argument(help="task name (see `gapbench tasks`) o
 ModelOpt = Annotated[str | None, typer.Option(
     "--model", "-m", metavar="URI", help="model URI (default: the task's default model; see `gapbench models`)")]
 ShiftOpt = Annotated[list[str] | None, typer.Option(
-    "--shift", metavar="SHIFT", help="input shift (see `gapbench shifts`; 'none' = clean only)")]
+    "--shift", metavar="SHIFT",
+    help="repeatable: FAMILY[,FAMILY...] (each at --severities), 'imagenet-c' (the 15 main corruptions), or "
+    "FAMILY:name=value,... with one parameter swept (noise:kind=white,snr=20,10,5); see `gapbench shifts`. "
+    "The clean run always comes first")]
+SeveritiesOpt = Annotated[str | None, typer.Option(
+    "--severities", metavar="LEVELS", help="ladder levels for families given without parameters: 1-5 or 1,3,5 "
+    "[default: 1-5]")]
+OnErrorOpt = Annotated[str, typer.Option(
+    "--on-error", metavar="raise|skip|count",
+    help="a sample a shift or the model cannot take: stop (raise), leave it out and list it (skip), or score it "
+    "as an error (count)")]
+SaveShiftedOpt = Annotated[Path | None, typer.Option(
+    "--save-shifted", metavar="DIR", help="save the first --save-shifted-n shifted inputs of every cell here")]
+SaveShiftedNOpt = Annotated[int, typer.Option("--save-shifted-n", min=1, metavar="N",
+                                              help="how many shifted inputs per cell to save")]
+BaselineOpt = Annotated[str | None, typer.Option(
+    "--baseline", metavar="alexnet|FILE",
+    help="corruption-error baseline for CE/mCE: 'alexnet' (Hendrycks & Dietterich 2019) or a JSON file "
+    '{"clean": error, "corruptions": {name: error or [5 errors]}}')]
+NoiseDirOpt = Annotated[Path | None, typer.Option(
+    "--noise-dir", metavar="DIR", help="audio clips for noise:kind=babble|file (default: the task's own audio)")]
 LimitOpt = Annotated[int | None, typer.Option("--limit", min=1, metavar="N", help="only the first N samples")]
 RunOutOpt = Annotated[Path, typer.Option(
     "--out", "-o", metavar="DIR", help="directory for <run_id>.json and the response cache (<out>/cache)")]
@@ -34,6 +54,7 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
         task: TaskArg,
         model: ModelOpt = None,
         shift: ShiftOpt = None,
+        severities: SeveritiesOpt = None,
         limit: LimitOpt = None,
         seed: SeedOpt = 0,
         store: StoreOpt = None,
@@ -45,19 +66,31 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
         no_ci: NoCiOpt = False,
         no_cache: NoCacheOpt = False,
         warmup: WarmupOpt = 1,
+        on_error: OnErrorOpt = "raise",
+        save_shifted: SaveShiftedOpt = None,
+        save_shifted_n: SaveShiftedNOpt = 4,
+        baseline: BaselineOpt = None,
+        noise_dir: NoiseDirOpt = None,
     ) -> None:
-        """Run a model on a task: scores with 95% CIs, per-stage latency, provenance, saved to the store."""
+        """Run a model on a task, clean and under shifts: scores with 95% CIs, the drop from clean with
+        its paired interval, per-stage latency, provenance; saved as JSON and to the store."""
         from gapbench.core.run_spec import RunSpec
         from gapbench.runner.local import run_and_save
         from gapbench.runner.sweep import parse_cells
 
-        spec = RunSpec(task=task, model=model, cells=parse_cells(shift or []), limit=limit, seed=seed,
+        spec = RunSpec(task=task, model=model, cells=parse_cells(shift or [], severities), limit=limit, seed=seed,
                        batch_size=batch_size, workers=workers, bootstrap=bootstrap, ci=not no_ci,
-                       warmup_batches=warmup, use_cache=not no_cache)
+                       warmup_batches=warmup, use_cache=not no_cache, on_error=on_error,  # type: ignore[arg-type]
+                       save_shifted=str(save_shifted) if save_shifted else None, save_shifted_n=save_shifted_n,
+                       baseline=baseline, options={"noise_dir": str(noise_dir)} if noise_dir else {})
         outcome, json_path = run_and_save(spec, store_url=store, out_dir=out)
         doc = outcome.document.to_json()
         if fmt == OutputFormat.json:
             sys.stdout.write(json.dumps(doc) + "\n")
+            from gapbench.cli.render import print_notes
+
+            for r in outcome.document.results:
+                print_notes(r.notes, "" if r.shift == "none" else f"{r.shift}@{r.severity}: ")
             return
         print_run(doc, outcome.clean.n_cached, outcome.clean.n_computed)
         from gapbench.cli.render import err_console
@@ -118,7 +151,7 @@ def print_run(doc: dict[str, Any], n_cached: int | None = None, n_computed: int 
     run = RunDocument.from_json(doc)
     con = console()
     if len(run.results) > 1:
-        from gapbench.cli.sweep import sweep_table
+        from gapbench.cli.shifts import sweep_table
 
         con.print(sweep_table(run))
     else:

@@ -36,3 +36,22 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
 
         result = score_coco(gt, dt, iou_type=iou_type.value, bootstrap=bootstrap, seed=seed, ci=not no_ci)
         emit_score(result, fmt, out, title=f"COCO {iou_type.value} ({result.info.get('images')} images)")
+
+    @compare_app.command("coco")
+    def compare_coco_cmd(
+        gt: Annotated[Path, typer.Argument(help="COCO ground-truth JSON (images, annotations, categories)")],
+        first: Annotated[Path, typer.Argument(help="the first system's COCO results JSON")],
+        second: Annotated[Path, typer.Argument(help="the second system's COCO results JSON")],
+        iou_type: IouTypeOpt = IouType.bbox,
+        fmt: FormatOpt = OutputFormat.table,
+        bootstrap: BootstrapOpt = 1000,
+        seed: SeedOpt = 0,
+        no_ci: NoCiOpt = False,
+        out: OutOpt = None,
+    ) -> None:
+        """Paired bootstrap over images of AP(first) - AP(second), with its 95% CI and p-value."""
+        from gapbench.cli.render import emit_compare
+        from gapbench.scoring.coco import compare_coco
+
+        emit_compare(compare_coco(gt, first, second, iou_type=iou_type.value, bootstrap=bootstrap, seed=seed,
+                                  ci=not no_ci), fmt, out)

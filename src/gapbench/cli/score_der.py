@@ -42,13 +42,13 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
         no_ci: NoCiOpt = False,
         out: OutOpt = None,
     ) -> None:
-        from gapbench.cli.render import emit_score
+        from gapbench.cli.render import emit_score, plural
         from gapbench.scoring.der import score_der
 
         result = score_der(ref, hyp, uem=uem, collar=collar, skip_overlap=skip_overlap, allow_empty=allow_empty,
                            bootstrap=bootstrap, seed=seed, ci=not no_ci)
-        emit_score(result, fmt, out, title=f"DER of {hyp.name} against {ref.name} ({result.info['files']} files)",
-                   units=UNITS)
+        emit_score(result, fmt, out, title=f"DER of {hyp.name} against {ref.name} "
+                   f"({plural(result.info['files'], 'file')})", units=UNITS)
 
     @compare_app.command("der")
     def compare_der_cmd(

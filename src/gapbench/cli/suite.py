@@ -66,7 +66,17 @@ def run_default_suite(store_url: str | None = None, out_dir: Path = Path("gapben
     t0 = time.perf_counter()
     outcomes, path, problems = run_suite("default", out_dir=out_dir, store_url=store_url)
     print_suite(outcomes, path, problems, "gapbench default suite (offline)", wall_s=time.perf_counter() - t0)
+    _store_failure(problems, path)
     return 1 if any(o.error for o in outcomes) else 0
+
+
+def _store_failure(problems: list[str], path: Path) -> None:
+    """A store that could not take the runs is an error (exit 2), naming where the JSON is."""
+    failed = next((p for p in problems if ": not saved to the store: " in p), None)
+    if failed is not None:
+        from gapbench.store import StoreError
+
+        raise StoreError(f"{failed}; the suite's JSON was written to {path}")
 
 
 def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer) -> None:
@@ -94,4 +104,5 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
             print_notes(problems)
         else:
             print_suite(outcomes, path, problems, f"gapbench suite {name}", wall_s=time.perf_counter() - t0)
+        _store_failure(problems, path)
         raise typer.Exit(1 if any(o.error for o in outcomes) else 0)

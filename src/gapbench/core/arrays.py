@@ -55,3 +55,20 @@ def class_labels(arr: np.ndarray, file: str | None, num_classes: int) -> np.ndar
         i = int(np.argmax(bad))
         raise InputError(file, f"sample {i}", f"a label in [0, {num_classes})", int(labels[i]))
     return labels
+
+
+def safe_ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """``num / den`` where ``den > 0``, NaN elsewhere (undefined, not zero), without warnings."""
+    num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
+
+
+def nanmean(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Mean along ``axis`` ignoring NaN; NaN where all are NaN (no warnings: thread-safe)."""
+    x = np.asarray(x, dtype=float)
+    ok = ~np.isnan(x)
+    cnt = ok.sum(axis)
+    tot = np.where(ok, x, 0.0).sum(axis)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(cnt > 0, tot / np.maximum(cnt, 1), np.nan)

@@ -178,7 +178,7 @@ class ComponentMetric(Metric):
     # ---- compute, written once ------------------------------------------------------------------
 
     def compute(self, *, bootstrap: int = 1000, seed: int = 0, ci: bool = True) -> ScoreResult:
-        from gapbench.metrics import stats
+        from gapbench.metrics import intervals
 
         if not self.ids:
             raise InputError(None, None, f"at least one {self.unit} to score")
@@ -200,7 +200,7 @@ class ComponentMetric(Metric):
             elif ci:
                 boot_names.append(name)
         if boot_names:
-            if n < stats.MIN_UNITS:
+            if n < intervals.MIN_UNITS:
                 notes.append(f"no bootstrap interval: too few {self.unit}s ({n})")
             else:
                 table = rows.astype(np.float64)
@@ -209,9 +209,9 @@ class ComponentMetric(Metric):
                     vals = self.values(c @ table)
                     return np.column_stack([vals[k] for k in boot_names])
 
-                boot = stats.bootstrap_stats(n, statistic, bootstrap, seed)
+                boot = intervals.bootstrap_stats(n, statistic, bootstrap, seed)
                 pt = np.array([float(point[k]) for k in boot_names])
-                iv = stats.bc_percentile_interval(boot.reshape(len(boot), -1), pt)
+                iv = intervals.bc_percentile_interval(boot.reshape(len(boot), -1), pt)
                 refused: dict[str, list[str]] = {}
                 for j, name in enumerate(boot_names):
                     pair = iv.pair(j)

@@ -8,8 +8,11 @@ from contextlib import contextmanager
 
 @contextmanager
 def progress(total: int | None, description: str) -> Iterator[Callable[[int], None]]:
-    """Yield ``advance(n)``; draws a rich bar on stderr unless ``GAPBENCH_NO_PROGRESS`` is set."""
-    if os.environ.get("GAPBENCH_NO_PROGRESS"):
+    """Yield ``advance(n)``; draws a rich bar on stderr when it is a terminal (a log or a pipe gets
+    no bar and no stray blank lines), unless ``GAPBENCH_NO_PROGRESS`` is set."""
+    import sys
+
+    if os.environ.get("GAPBENCH_NO_PROGRESS") or not sys.stderr.isatty():
         yield lambda n=1: None
         return
     from rich.console import Console

@@ -40,6 +40,8 @@ class RunSpec:
     cache_sampled: bool = False  # cache outputs of non-deterministic (sampled) models too
     on_error: OnError = "raise"
     baseline: str | None = None  # corruption-error baseline: "alexnet" or a JSON file
+    save_shifted: str | None = None  # directory: the first ``save_shifted_n`` shifted inputs per cell
+    save_shifted_n: int = 4
     options: dict[str, Any] = field(default_factory=dict)  # task/adapter options (e.g. noise_dir)
 
     def __post_init__(self) -> None:
@@ -49,6 +51,7 @@ class RunSpec:
         _int_at_least(self.batch_size, 1, "batch size")
         _int_at_least(self.workers, 0, "number of prefetch workers")
         _int_at_least(self.warmup_batches, 0, "number of warm-up batches")
+        _int_at_least(self.save_shifted_n, 1, "number of shifted inputs to save per cell")
         if self.ci:
             _int_at_least(self.bootstrap, 1, "number of bootstrap resamples (or ci=False for no interval)")
         if self.on_error not in ON_ERROR:

@@ -131,6 +131,17 @@ class TaskSpec:
         """Fresh metric states, one per declared metric."""
         return [m.build() for m in self.metrics]
 
+    def generator(self) -> dict[str, str]:
+        """What made the data, for the run document: the dataset target, its arguments and, when the
+        target carries a ``generator`` attribute (a dict, or a zero-argument callable returning one,
+        e.g. ``{"espeak-ng": "1.51"}``), the versions it names."""
+        out = {"dataset": self.dataset.target, **{k: str(v) for k, v in self.dataset.args.items()}}
+        extra = getattr(self.dataset.resolve(), "generator", None)
+        extra = extra() if callable(extra) else extra
+        if isinstance(extra, Mapping):
+            out.update({str(k): str(v) for k, v in extra.items()})
+        return out
+
     def make_extractor(self) -> Any:
         """The answer-extraction callable, or None when the adapter's response is the prediction."""
         return None if self.extract is None else self.extract.build()

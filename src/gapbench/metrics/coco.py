@@ -15,9 +15,9 @@ engine's except for those entries. Either way, if the result strays from the eng
 more than 1e-9 (a matching bug), the engine's values are reported with a note.
 
 The 95% intervals are bias-corrected percentile (BC) bootstrap intervals over images
-(:mod:`gapbench.metrics.coco_bootstrap`, :func:`gapbench.metrics.stats.bc_percentile_interval`),
+(:mod:`gapbench.metrics.coco_bootstrap`, :func:`gapbench.metrics.intervals.bc_percentile_interval`),
 per stat and per class: the per-image matching is done once, and each resample only
-re-accumulates with image multiplicities, using ``gapbench.metrics.stats``' resampling
+re-accumulates with image multiplicities, using ``gapbench.metrics.intervals``' resampling
 convention (seeded, shared by every metric). BC moves the percentiles, so an interval lies in
 [0, 1] and contains the reported value; where it cannot be given (a class in too few images: fewer
 than 20 distinct resampled APs; a degenerate bias correction) the stat or class has no interval
@@ -37,13 +37,14 @@ from typing import Any
 
 import numpy as np
 
+from gapbench.core.coco_format import CocoInput, validate_dt, validate_gt
 from gapbench.core.metric import FRACTION_UP, Metric, check_batch
 from gapbench.core.results import MetricValue, ScoreResult
-from gapbench.data.coco import CocoInput, validate_dt, validate_gt
 from gapbench.errors import InputError
-from gapbench.metrics.stats import DEFAULT_RESAMPLES, DEFAULT_SEED, MIN_DISTINCT, MIN_UNITS
+from gapbench.metrics.coco_accumulate import STAT_NAMES
+from gapbench.metrics.intervals import DEFAULT_RESAMPLES, DEFAULT_SEED, MIN_DISTINCT, MIN_UNITS
 
-METRIC_NAMES = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl")
+METRIC_NAMES = STAT_NAMES  # the one list, in pycocotools' summarize() order
 
 
 def _silent(*_: Any, **__: Any) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from gapbench.metrics.coco_bootstrap import EPS, Accumulator, Matched
+from gapbench.metrics.coco_accumulate import EPS, Accumulator, Matched
 
 ONE_TP = 1.0 / (1.0 + EPS)  # pycocotools' precision at tp=1, fp=0: 0.9999999999999998
 

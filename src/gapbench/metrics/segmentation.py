@@ -22,12 +22,12 @@ per-image areas, so they honour the dataset-level accumulation.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from gapbench.core.arrays import nanmean, safe_ratio
 from gapbench.core.metric import FRACTION_UP, ComponentMetric, check_batch
 from gapbench.core.results import ScoreResult
 from gapbench.errors import InputError
@@ -55,17 +55,6 @@ def intersect_and_union(
     area_p = np.bincount(p, minlength=num_classes)
     area_l = np.bincount(g, minlength=num_classes)
     return area_i, area_p + area_l - area_i, area_p, area_l
-
-
-def _divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
-
-
-def _nanmean(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows are expected
-        return np.nanmean(x, axis=axis)
 
 
 def _mask(x: Any) -> np.ndarray:
@@ -163,8 +152,8 @@ class SegmentationMetric(ComponentMetric):
     def values(self, totals: np.ndarray) -> dict[str, np.ndarray]:
         t = totals.reshape(len(totals), 4, self.num_classes)
         ti, tu, tl = t[:, 0], t[:, 1], t[:, 3]
-        iou, acc = _divide(ti, tu), _divide(ti, tl)
-        out = {"mIoU": _nanmean(iou), "mAcc": _nanmean(acc), "aAcc": _divide(ti.sum(axis=1), tl.sum(axis=1))}
+        iou, acc = safe_ratio(ti, tu), safe_ratio(ti, tl)
+        out = {"mIoU": nanmean(iou), "mAcc": nanmean(acc), "aAcc": safe_ratio(ti.sum(axis=1), tl.sum(axis=1))}
         names = self._names()
         out.update({f"per_class/IoU.{n}": iou[:, k] for k, n in enumerate(names)})
         out.update({f"per_class/Acc.{n}": acc[:, k] for k, n in enumerate(names)})

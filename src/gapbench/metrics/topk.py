@@ -27,7 +27,7 @@ from gapbench.core.arrays import class_labels, class_scores
 from gapbench.core.metric import FRACTION_UP, ComponentMetric, check_batch
 from gapbench.core.results import ScoreResult
 from gapbench.errors import InputError
-from gapbench.metrics import stats
+from gapbench.metrics import intervals
 
 
 def _parse_k(k: int | Iterable[int]) -> tuple[int, ...]:
@@ -152,7 +152,7 @@ class TopKAccuracy(ComponentMetric):
 
     def closed_form_interval(self, name: str, value: float, rows: np.ndarray) -> tuple[float, float] | None:
         j = self.k.index(int(name[3:]))
-        return stats.wilson_interval(float(rows[:, j].sum()), float(len(rows)))
+        return intervals.wilson_interval(float(rows[:, j].sum()), float(len(rows)))
 
     def records(self, rows: np.ndarray) -> list[dict[str, Any]]:
         table = self.table()

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from gapbench.core.sample import content_hash
-from gapbench.errors import InputError
+from gapbench.errors import InputError, ModelError
 from gapbench.models.base import ModelAdapter
 
 
@@ -49,6 +49,11 @@ def load_file_module(path: Path) -> Any:
     return module
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def _split(spec: str) -> tuple[str, str]:
     where, sep, attr = spec.rpartition(":")
     if not sep or not where or not attr:
@@ -58,7 +63,8 @@ def _split(spec: str) -> tuple[str, str]:
 
 
 def _local_imports(path: Path) -> set[Path]:
-    """Modules of ``path``'s directory that ``path`` imports (by name), transitively."""
+    """Modules of ``path``'s directory that ``path`` imports (by name), transitively; a package
+    of that directory that it imports counts with all its modules (it is code the callable runs)."""
     seen: set[Path] = set()
     todo = [path]
     while todo:
@@ -80,6 +86,8 @@ def _local_imports(path: Path) -> set[Path]:
             cand = current.parent / f"{name}.py"
             if cand.is_file():
                 todo.append(cand)
+            elif (current.parent / name / "__init__.py").is_file():  # a regular package beside it
+                todo.extend(f.resolve() for f in (current.parent / name).rglob("*.py"))
     return seen
 
 
@@ -152,9 +160,13 @@ class PythonCallableModel(ModelAdapter):
                 module = importlib.import_module(where)
             except ModuleNotFoundError as exc:
                 if exc.name and where.startswith(exc.name):
-                    raise InputError(None, f"model 'python:{spec}'",
-                                     f"an importable module {where!r} (not found from {cwd})") from None
-                raise
+                    raise InputError(f"model 'python:{spec}'", None,
+                                     f"an importable module {where!r} (not found from {cwd} "
+                                     "or the import path)") from None
+                raise ModelError(f"model 'python:{spec}': importing {where!r} failed: {_first_line(exc)} "
+                                 "(--debug for the traceback)") from exc
+            except SyntaxError as exc:
+                raise ModelError(f"model 'python:{spec}': {exc.filename}:{exc.lineno}: {exc.msg}") from exc
             module_label = where
         obj: Any = module
         try:

@@ -129,11 +129,15 @@ def run(
     extract = task.make_extractor()
     cells: list[CellResult] = []
     keys: list[str] = []
+    from gapbench.runner.sweep import attach_noise_sources
+
     try:
-        for i, cell in enumerate(spec.cells):
+        for i, cell in enumerate(attach_noise_sources(spec.cells, task, spec)):
             pipe = Pipeline(adapter, task.type, cell=cell, seed=spec.seed, cache=rc, extract=extract,
                             num_classes=task.num_classes, on_error=spec.on_error,
-                            cache_sampled=spec.cache_sampled)
+                            cache_sampled=spec.cache_sampled,
+                            save_shifted=Path(spec.save_shifted) if spec.save_shifted else None,
+                            save_n=spec.save_shifted_n)
             cells.append(_run_cell(task, pipe, spec, make_metrics(), keys if i == 0 else None,
                                    show_progress))
     finally:
@@ -142,8 +146,7 @@ def run(
             rc.close()
     doc = RunDocument(
         task=task.name, model=adapter.name, results=[c.entry() for c in cells],
-        dataset=DatasetInfo(task.name, len(keys), dataset_fingerprint(keys),
-                            {"dataset": task.dataset.target, **{k: str(v) for k, v in task.dataset.args.items()}}),
+        dataset=DatasetInfo(task.name, len(keys), dataset_fingerprint(keys), task.generator()),
         latency=cells[0].latency.to_json(), spec=spec.to_json(),
         metric_info=_metric_info(make_metrics()),
     )

@@ -15,9 +15,11 @@ A response that fails validation (wrong width, NaN) is never cached.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from gapbench.core.predictions import (
@@ -92,6 +94,8 @@ class Pipeline:
         num_classes: int | None = None,
         on_error: str = "raise",
         cache_sampled: bool = False,
+        save_shifted: Path | None = None,
+        save_n: int = 4,
     ) -> None:
         self.adapter = adapter.for_task(task_type)
         self.task_type = task_type
@@ -110,6 +114,10 @@ class Pipeline:
             seed=-1 if cell.is_clean else int(seed),
         )
         self._batches = 0
+        self._save_dir = None if save_shifted is None or cell.is_clean else Path(save_shifted) / _slug(cell)
+        self._save_n = save_n
+        self._saved = 0
+        self._save_lock = threading.Lock()
 
     # ---- responses <-> predictions ----------------------------------------------------------
 
@@ -171,6 +179,8 @@ class Pipeline:
                 cached.pop(pos, None)
                 continue
             t1 = time.perf_counter()
+            if self._save_dir is not None:
+                self._maybe_save(s, x)
             if not needs_model:
                 continue
             x = self.adapter.preprocess(x)
@@ -180,6 +190,15 @@ class Pipeline:
             t_shift.append(t1 - t0)
             t_pre.append(t2 - t1)
         return Prepared(samples, refs, cached, todo, inputs, t_shift, t_pre, decode_s, skipped)
+
+    def _maybe_save(self, s: Sample, x: Any) -> None:
+        with self._save_lock:
+            if self._saved >= self._save_n:
+                return
+            self._saved += 1
+        from gapbench.shifts.apply import save_input
+
+        save_input(x, self._save_dir / s.id.replace("/", "_"))
 
     def _shift(self, s: Sample) -> tuple[Any, Any]:
         if self.family is None:
@@ -281,6 +300,13 @@ def null_prediction(task_type: str, reference: Any, num_classes: int | None) -> 
         scores[int(reference)] = -1.0  # ranked last: a miss at every k < num_classes
         return ClassScores(tuple(scores))
     raise InputError(None, "on_error", f"'skip' for {task_type} tasks ('count' has no error value)", "count")
+
+
+def _slug(cell: ShiftCell) -> str:
+    """A directory name for a cell: ``fog-3``, ``noise-snr_5``."""
+    if cell.swept:
+        return f"{cell.shift}-{cell.swept}_{cell.severity}"
+    return cell.shift if cell.severity is None else f"{cell.shift}-{cell.severity}"
 
 
 def _duration(s: Sample) -> float | None:

@@ -30,14 +30,11 @@ from typing import Any
 
 import numpy as np
 
+from gapbench.core.registry import import_target
 from gapbench.errors import InputError
 from gapbench.shifts.base import CLEAN, CLEAN_CELL, SEVERITIES, ShiftCell
 
-IMAGENET_C_MAIN: tuple[str, ...] = (
-    "gaussian_noise", "shot_noise", "impulse_noise", "defocus_blur", "glass_blur", "motion_blur", "zoom_blur",
-    "snow", "frost", "fog", "brightness", "contrast", "elastic_transform", "pixelate", "jpeg_compression",
-)
-GROUPS = {"imagenet-c": IMAGENET_C_MAIN}
+GROUPS = {"imagenet-c": "gapbench.shifts.image:IMAGENET_C_MAIN"}  # name -> "module:attr" of family names
 
 # AlexNet's top-1 errors on ImageNet-C, mean over severities 1-5, and clean (Hendrycks & Dietterich
 # 2019; the hendrycks/robustness ImageNet-C evaluation code). A mean of five is a sum / 5, so CE
@@ -94,7 +91,8 @@ def parse_shift(text: str, severities: Sequence[int] = SEVERITIES) -> list[Shift
         for name in (n.strip() for n in head.split(",") if n.strip()):
             if name == CLEAN:
                 continue
-            for fam_name in GROUPS.get(name, (name,)):
+            members = import_target(GROUPS[name]) if name in GROUPS else (name,)
+            for fam_name in members:
                 fam = get_family(fam_name)
                 cells += [ShiftCell(fam.name, s, fam.params_for(s)) for s in severities]
         return cells
@@ -134,6 +132,39 @@ def parse_cells(shifts: Sequence[str], severities: str | None = None) -> tuple[S
                 seen.add(_cell_key(cell))
                 cells.append(cell)
     return tuple(cells)
+
+
+NOISE_SOURCE_KINDS = ("babble", "file")
+MAX_BANK_CLIPS = 64
+
+
+def attach_noise_sources(cells: Sequence[ShiftCell], task: Any, spec: Any) -> list[ShiftCell]:
+    """Give babble/file noise cells their clips: ``noise_dir`` from the spec's options, else the
+    task's own audio (up to ``MAX_BANK_CLIPS`` samples), registered as the bank ``dataset:TASK``.
+    The bank's name goes into the cell's parameters, so the cache keys on where noise came from."""
+    from dataclasses import replace
+
+    needs = [c for c in cells if c.shift == "noise" and c.params.get("kind") in NOISE_SOURCE_KINDS
+             and not c.params.get("noise_dir") and not c.params.get("bank")]
+    if not needs:
+        return list(cells)
+    noise_dir = spec.options.get("noise_dir")
+    if noise_dir:
+        extra = {"noise_dir": str(noise_dir)}
+    else:
+        from itertools import islice
+
+        from gapbench.core.media import Audio
+        from gapbench.shifts.audio_noise import NoiseBank
+
+        clips = [s.input for s in islice(task.samples(), MAX_BANK_CLIPS) if isinstance(s.input, Audio)]
+        if not clips:
+            raise InputError(None, "shift 'noise'", "a noise directory (noise_dir) for babble/file noise: "
+                             "this task's samples are not audio")
+        name = f"dataset:{task.name}"
+        NoiseBank(clips, name=name).register(name)
+        extra = {"bank": name}
+    return [replace(c, params={**c.params, **extra}) if c in needs else c for c in cells]
 
 
 def _cell_key(cell: ShiftCell) -> str:
@@ -196,7 +227,8 @@ def sweep_summary(cells: Sequence[Any], *, bootstrap: int, seed: int, ci: bool,
             row["n_paired"] = test[1]
             lo_hi = test[0]
             if lo_hi is not None:  # interval of (cell - clean); a drop flips it for higher-is-better
-                row["drop_ci95"] = [-lo_hi[1], -lo_hi[0]] if higher else [lo_hi[0], lo_hi[1]]
+                lo, hi = (-lo_hi[1], -lo_hi[0]) if higher else lo_hi
+                row["drop_ci95"] = [lo + 0.0, hi + 0.0]  # (no negative zero)
         if cell.skipped:
             row["n_skipped"] = len(cell.skipped)
         out["cells"].append(row)

@@ -3,6 +3,7 @@ and their paired comparisons."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -12,7 +13,7 @@ from gapbench.core.arrays import label_maps
 from gapbench.core.results import CompareResult, ScoreResult
 from gapbench.data.arrays import ArrayLike, as_array
 from gapbench.errors import InputError
-from gapbench.metrics import stats
+from gapbench.metrics import intervals
 from gapbench.metrics.segmentation import SegmentationMetric
 from gapbench.metrics.topk import TopKAccuracy
 from gapbench.scoring.compare import compare_metrics
@@ -40,8 +41,8 @@ def score_seg(
     ignore_index: int = 255,
     reduce_zero_label: bool = False,
     class_names: Sequence[str] | None = None,
-    bootstrap: int = stats.DEFAULT_RESAMPLES,
-    seed: int = stats.DEFAULT_SEED,
+    bootstrap: int = intervals.DEFAULT_RESAMPLES,
+    seed: int = intervals.DEFAULT_SEED,
     ci: bool = True,
 ) -> ScoreResult:
     """mIoU / mAcc / aAcc of ``pred`` against ``gt``: ``.npy`` paths or integer arrays,
@@ -61,8 +62,8 @@ def score_topk(
     *,
     k: int | Iterable[int] = (1, 5),
     ids: Sequence[str] | None = None,
-    bootstrap: int = stats.DEFAULT_RESAMPLES,
-    seed: int = stats.DEFAULT_SEED,
+    bootstrap: int = intervals.DEFAULT_RESAMPLES,
+    seed: int = intervals.DEFAULT_SEED,
     ci: bool = True,
 ) -> ScoreResult:
     """Top-k accuracy of ``logits`` ``(N, C)`` (or binary ``(N,)``) against integer ``labels``
@@ -81,7 +82,7 @@ def score_topk(
 
 def compare_seg(gt: ArrayLike, pred_a: ArrayLike, pred_b: ArrayLike, *, num_classes: int,
                 ignore_index: int = 255, reduce_zero_label: bool = False, metric: str = "mIoU",
-                bootstrap: int = stats.DEFAULT_RESAMPLES, seed: int = stats.DEFAULT_SEED,
+                bootstrap: int = intervals.DEFAULT_RESAMPLES, seed: int = intervals.DEFAULT_SEED,
                 ci: bool = True) -> CompareResult:
     """Paired bootstrap over images of mIoU (or mAcc, aAcc) of A minus B on the same ground truth."""
     a, b = (_seg_metric(gt, p, SegmentationMetric(num_classes, ignore_index, reduce_zero_label))
@@ -91,7 +92,7 @@ def compare_seg(gt: ArrayLike, pred_a: ArrayLike, pred_b: ArrayLike, *, num_clas
 
 
 def compare_topk(logits_a: ArrayLike, logits_b: ArrayLike, labels: ArrayLike, *, k: int = 1,
-                 bootstrap: int = stats.DEFAULT_RESAMPLES, seed: int = stats.DEFAULT_SEED,
+                 bootstrap: int = intervals.DEFAULT_RESAMPLES, seed: int = intervals.DEFAULT_SEED,
                  ci: bool = True) -> CompareResult:
     """Paired bootstrap over samples of top-``k`` accuracy of A minus B on the same labels."""
     metrics = []
@@ -106,4 +107,5 @@ def compare_topk(logits_a: ArrayLike, logits_b: ArrayLike, labels: ArrayLike, *,
 
 
 def _label(src: Any, default: str) -> str:
-    return str(src) if isinstance(src, str) else default
+    """A system is named by its file (a ``str`` or a ``Path``); in-memory arrays by ``default``."""
+    return str(src) if isinstance(src, (str, os.PathLike)) else default

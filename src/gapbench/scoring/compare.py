@@ -2,7 +2,7 @@
 
 Both systems are resampled with the same draws (Koehn 2004; Bisani & Ney 2004); the p-value is
 the two-sided test of a zero difference with the bootstrap distribution shifted to the null
-(:func:`gapbench.metrics.stats.paired_bootstrap`). Units are matched by id; the ids must be the
+(:func:`gapbench.metrics.intervals.paired_bootstrap`). Units are matched by id; the ids must be the
 same on both sides.
 """
 from __future__ import annotations
@@ -15,11 +15,11 @@ from gapbench.core.metric import ComponentMetric
 from gapbench.core.results import CompareResult, MetricValue
 from gapbench.data.text_pairs import check_same_ids
 from gapbench.errors import InputError
-from gapbench.metrics import stats
+from gapbench.metrics import intervals
 
 
 def compare_metrics(a: ComponentMetric, b: ComponentMetric, name: str, *, a_label: str, b_label: str,
-                    bootstrap: int = stats.DEFAULT_RESAMPLES, seed: int = stats.DEFAULT_SEED,
+                    bootstrap: int = intervals.DEFAULT_RESAMPLES, seed: int = intervals.DEFAULT_SEED,
                     ci: bool = True) -> CompareResult:
     """``name``(A) - ``name``(B) with its paired 95% interval and p-value."""
     if ci and (isinstance(bootstrap, bool) or not isinstance(bootstrap, int) or bootstrap < 1):
@@ -50,9 +50,9 @@ def _rows(m: ComponentMetric, ids: list[str]) -> np.ndarray:
 
 
 def _paired(a: ComponentMetric, b: ComponentMetric, ids: list[str], name: str, resamples: int,
-            seed: int) -> stats.PairedTest:
+            seed: int) -> intervals.PairedTest:
     ta, tb = _rows(a, ids), _rows(b, ids)
-    return stats.paired_bootstrap(lambda c: np.asarray(a.values(c @ ta)[name], dtype=float),
+    return intervals.paired_bootstrap(lambda c: np.asarray(a.values(c @ ta)[name], dtype=float),
                                   lambda c: np.asarray(b.values(c @ tb)[name], dtype=float),
                                   len(ids), resamples, seed)
 

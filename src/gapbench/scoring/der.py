@@ -10,7 +10,7 @@ from typing import Any
 from gapbench.core.results import CompareResult, ScoreResult
 from gapbench.data.rttm import read_rttm, read_uem
 from gapbench.errors import InputError
-from gapbench.metrics import stats
+from gapbench.metrics import intervals
 from gapbench.metrics.der import DERMetric, Regions
 from gapbench.scoring.compare import compare_metrics
 
@@ -39,8 +39,8 @@ def score_der(
     collar: float = 0.0,
     skip_overlap: bool = False,
     allow_empty: bool = False,
-    bootstrap: int = stats.DEFAULT_RESAMPLES,
-    seed: int = stats.DEFAULT_SEED,
+    bootstrap: int = intervals.DEFAULT_RESAMPLES,
+    seed: int = intervals.DEFAULT_SEED,
     ci: bool = True,
 ) -> ScoreResult:
     """Corpus DER of ``hyp`` against ``ref`` (RTTM paths or ``{file_id: turns}`` mappings).
@@ -127,8 +127,8 @@ def compare_der(
     uem: str | PathLike[str] | Mapping[str, Regions] | None = None,
     collar: float = 0.0,
     skip_overlap: bool = False,
-    bootstrap: int = stats.DEFAULT_RESAMPLES,
-    seed: int = stats.DEFAULT_SEED,
+    bootstrap: int = intervals.DEFAULT_RESAMPLES,
+    seed: int = intervals.DEFAULT_SEED,
     ci: bool = True,
 ) -> CompareResult:
     """Paired bootstrap over files of DER(A) - DER(B) against the same reference."""

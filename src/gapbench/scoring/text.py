@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from gapbench.core.results import CompareResult, ScoreResult
 from gapbench.data.text_pairs import TextPair, check_same_ids, join_kaldi, read_pairs_columns
 from gapbench.errors import InputError
-from gapbench.metrics.stats import DEFAULT_RESAMPLES, DEFAULT_SEED
+from gapbench.metrics.intervals import DEFAULT_RESAMPLES, DEFAULT_SEED
 from gapbench.metrics.wer import KIND, Unit, WERMetric, tokenize
 from gapbench.scoring.compare import compare_metrics
 from gapbench.text_normalizers.normalizers import get_normalizer

@@ -112,6 +112,27 @@ def metric_json(value: float | None, lo: float | None, hi: float | None) -> dict
     return {"value": value, "ci95": None if lo is None or hi is None else [lo, hi]}
 
 
+#: key in a result's ``extra`` JSON listing its metrics saved as integers (counts): the value
+#: column is a float, and a count read back must print as ``1575``, not ``1575.0``
+INT_METRICS_KEY = "_int_metrics"
+
+
+def int_metric_names(metrics: dict[str, dict[str, Any]]) -> list[str]:
+    """Names of the metrics whose value is an integer (a count), in order."""
+    return [n for n, m in metrics.items()
+            if isinstance(m.get("value"), int) and not isinstance(m.get("value"), bool)]
+
+
+def restore_ints(metrics: dict[str, dict[str, Any]], extra: Any) -> dict[str, dict[str, Any]]:
+    """Give the metrics listed under :data:`INT_METRICS_KEY` back their integer values."""
+    names = extra.get(INT_METRICS_KEY) if isinstance(extra, dict) else None
+    for name in names or ():
+        m = metrics.get(name)
+        if m is not None and isinstance(m.get("value"), float) and m["value"].is_integer():
+            m["value"] = int(m["value"])
+    return metrics
+
+
 
 
 def severity_in(x: Any) -> tuple[float | None, bool]:

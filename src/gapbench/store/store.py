@@ -23,12 +23,15 @@ from gapbench.core.provenance import new_run_id
 from gapbench.core.run_document import RunDocument, SampleRecord
 from gapbench.shifts.base import CLEAN
 from gapbench.store.codec import (
+    INT_METRICS_KEY,
     chunks,
     created_at,
     created_out,
     dumps,
+    int_metric_names,
     int_or_none,
     metric_json,
+    restore_ints,
     severity_in,
     severity_out,
     str_or_none,
@@ -120,8 +123,11 @@ class Store:
                 metric_rows: list[dict[str, Any]] = []
                 for pos, entry in enumerate(doc.results):
                     severity, sev_int = severity_in(entry.severity)
-                    res_extra = {k: v for k, v in entry.to_json().items()
-                                 if k not in ("shift", "severity", "metrics")}
+                    res_json = entry.to_json()
+                    res_extra = {k: v for k, v in res_json.items() if k not in ("shift", "severity", "metrics")}
+                    ints = int_metric_names(res_json.get("metrics") or {})
+                    if ints:
+                        res_extra[INT_METRICS_KEY] = ints
                     res_id = conn.execute(insert(_results).values(
                         run_pk=run_pk, position=pos, shift=entry.shift, severity=severity,
                         severity_int=sev_int, extra=res_extra or None)).inserted_primary_key[0]
@@ -207,10 +213,10 @@ class Store:
             res = {
                 "shift": r["shift"],
                 "severity": severity_out(r["severity"], r["severity_int"]),
-                "metrics": metrics.get(r["id"], {}),
+                "metrics": restore_ints(metrics.get(r["id"], {}), r["extra"]),
             }
             if r["extra"]:
-                res.update({k: v for k, v in r["extra"].items() if k not in res})
+                res.update({k: v for k, v in r["extra"].items() if k not in res and k != INT_METRICS_KEY})
             out["results"].append(res)
         if row["extra"]:
             out.update({k: v for k, v in row["extra"].items() if k not in out})
@@ -268,19 +274,22 @@ class Store:
             runs = conn.execute(q).all()
             pks = [row.id for row in runs]
             headline: dict[int, int] = {}
+            extras: dict[int, Any] = {}
             if pks:
                 rc = _results.c
                 res = conn.execute(
-                    select(rc.id, rc.run_pk, rc.shift, rc.severity, rc.position)
+                    select(rc.id, rc.run_pk, rc.shift, rc.severity, rc.position, rc.extra)
                     .where(rc.run_pk.in_(pks))
                     .order_by(rc.run_pk, rc.position)
                 ).all()
-                for rid, run_pk, shift, severity, _pos in res:
+                for rid, run_pk, shift, severity, _pos, extra in res:
+                    extras[rid] = extra
                     if shift == CLEAN and severity is None:
                         headline[run_pk] = rid
                     else:
                         headline.setdefault(run_pk, rid)
-            metrics = self._metrics_for(conn, list(headline.values()))
+            metrics = {rid: restore_ints(m, extras.get(rid)) for rid, m in
+                       self._metrics_for(conn, list(headline.values())).items()}
         return [
             {
                 "run_id": row.run_id,

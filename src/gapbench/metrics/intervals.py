@@ -56,6 +56,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from gapbench.core.arrays import safe_ratio
+
 DEFAULT_RESAMPLES = 1000
 DEFAULT_SEED = 0
 Z95 = 1.959963984540054  # scipy.stats.norm.ppf(0.975)
@@ -278,12 +280,7 @@ def ratio_interval(
     """BC interval (with a reason when refused) of ``sum(num) / sum(den)`` resampling units."""
     num = np.asarray(numerators, dtype=float)
     den = np.asarray(denominators, dtype=float)
-    return bootstrap_intervals(len(num), lambda c: _ratio(c @ num, c @ den), resamples, seed)
-
-
-def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
+    return bootstrap_intervals(len(num), lambda c: safe_ratio(c @ num, c @ den), resamples, seed)
 
 
 def ratio_ci(
@@ -295,7 +292,7 @@ def ratio_ci(
     """Interval of ``sum(num) / sum(den)`` resampling units (e.g. errors / reference words)."""
     num = np.asarray(numerators, dtype=float)
     den = np.asarray(denominators, dtype=float)
-    ci = bootstrap_ci(len(num), lambda c: _ratio(c @ num, c @ den), resamples, seed)
+    ci = bootstrap_ci(len(num), lambda c: safe_ratio(c @ num, c @ den), resamples, seed)
     return None if ci is None else (float(ci[0]), float(ci[1]))
 
 
@@ -368,6 +365,6 @@ def paired_ratio_test(
     na, da = np.asarray(num_a, float), np.asarray(den_a, float)
     nb, db = np.asarray(num_b, float), np.asarray(den_b, float)
     return paired_bootstrap(
-        lambda c: _ratio(c @ na, c @ da), lambda c: _ratio(c @ nb, c @ db), len(na), resamples, seed
+        lambda c: safe_ratio(c @ na, c @ da), lambda c: safe_ratio(c @ nb, c @ db), len(na), resamples, seed
     )
 
