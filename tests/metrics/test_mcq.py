@@ -6,8 +6,8 @@ import pytest
 
 from gapbench.core.predictions import Choice
 from gapbench.errors import InputError
+from gapbench.metrics.intervals import wilson_interval
 from gapbench.metrics.mcq import ChoiceMetric
-from gapbench.metrics.stats import wilson_interval
 
 REFS = [
     {"answer": "A", "peds": [0, 1, 2, 3]},

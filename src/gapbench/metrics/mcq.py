@@ -77,12 +77,12 @@ class ChoiceMetric(ComponentMetric):
 
     def closed_form_interval(self, name: str, value: float, rows: np.ndarray) -> tuple[float, float] | None:
         """Wilson's score interval for the two proportions (exact-enough at any n, even 0 or 1)."""
-        from gapbench.metrics import stats
+        from gapbench.metrics.intervals import wilson_interval
 
         if name == "accuracy":
-            return stats.wilson_interval(float(rows[:, 0].sum()), float(len(rows)))
+            return wilson_interval(float(rows[:, 0].sum()), float(len(rows)))
         if name == "unparseable":
-            return stats.wilson_interval(float(len(rows) - rows[:, 1].sum()), float(len(rows)))
+            return wilson_interval(float(len(rows) - rows[:, 1].sum()), float(len(rows)))
         return None
 
     def records(self, rows: np.ndarray) -> list[dict[str, Any]]:

@@ -107,7 +107,7 @@ def _n_options(data: str | os.PathLike[str], split: str | None) -> int:
 
 def circular_accuracy(runs: Sequence[Any]) -> dict[str, Any]:
     """Share of items answered right under every rotation (a skipped rotation counts wrong)."""
-    from gapbench.metrics.stats import wilson_interval
+    from gapbench.metrics.intervals import wilson_interval
 
     right: dict[str, bool] = {}
     for k, out in enumerate(runs):
