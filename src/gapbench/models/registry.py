@@ -18,6 +18,7 @@ SCHEMES.register("builtin", "gapbench.models.builtin:load_builtin")
 SCHEMES.register("hf", "gapbench.models.hf:load_hf_model")
 SCHEMES.register("onnx", "gapbench.models.onnx:load_onnx_model")
 SCHEMES.register("openai", "gapbench.models.openai_http:load_openai_model")
+SCHEMES.register("baseline", "gapbench.spectro.baselines:load_baseline")
 
 SCHEME_HELP: dict[str, str] = {
     "python": "python:package.module:function or python:path/to/file.py:function "
@@ -26,6 +27,7 @@ SCHEME_HELP: dict[str, str] = {
     "hf": "hf:path/to/model or hf:org/name from the local cache (transformers; never downloads)",
     "onnx": "onnx:model.onnx (ONNX Runtime; pre/post-processing from model.yaml beside it or options)",
     "openai": "openai:MODEL on an OpenAI-compatible server (base_url option, key from OPENAI_API_KEY)",
+    "baseline": "spectro offline baselines: baseline:asr, baseline:blind, baseline:chance, baseline:image",
 }
 
 

@@ -1,0 +1,116 @@
+"""Benchmark: the spectro renderer (numpy -> colormap -> PIL PNG) against matplotlib + ``librosa.display.specshow``.
+
+Both renderers run as whole processes on the same clips (espeak-ng words synthesised once and
+saved to a temporary ``.npz``): each process imports what it needs, renders every clip to a PNG
+file of the same size, and the wall time of the whole process is measured; the per-word time of
+the render loop alone (after one warm-up clip) is printed too. Then the whole build
+(``gapbench.spectro.build.build``: word list, distractors, TTS, two PNGs per word, items) is
+timed as a process for ``--words`` words with ``--workers`` processes.
+
+Run: ``PYTHONPATH=src .venv/bin/python benchmarks/spectro_build.py [--clips 100] [--words 500]``.
+matplotlib is only needed here (``pip install matplotlib``); without it that row is skipped.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+OURS = r"""
+import sys, time, numpy as np
+from pathlib import Path
+from gapbench.spectro.render import RenderParams, indexed_png_bytes, spectrogram_levels
+clips = np.load(sys.argv[1]); out = Path(sys.argv[2]); p = RenderParams()
+names = sorted(clips.files)
+def render(y, path):
+    path.write_bytes(indexed_png_bytes(spectrogram_levels(y, p), p.colormap, p.png_compress_level))
+render(clips[names[0]], out / "w.png")
+t = time.perf_counter()
+for n in names:
+    render(clips[n], out / f"{n}.png")
+print((time.perf_counter() - t) / len(names))
+"""
+
+MPL = r"""
+import sys, time, numpy as np
+from pathlib import Path
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import librosa, librosa.display
+clips = np.load(sys.argv[1]); out = Path(sys.argv[2])
+names = sorted(clips.files)
+def render(y, path):
+    db = librosa.amplitude_to_db(np.abs(librosa.stft(y / 32768.0, n_fft=128, hop_length=22)), ref=np.max, top_db=70)
+    fig = plt.figure(figsize=(4.48, 2.24), dpi=100)
+    ax = fig.add_axes([0, 0, 1, 1]); ax.set_axis_off()
+    librosa.display.specshow(db, sr=22050, hop_length=22, ax=ax, cmap="viridis")
+    fig.savefig(path); plt.close(fig)
+render(clips[names[0]].astype(np.float32), out / "w.png")
+t = time.perf_counter()
+for n in names:
+    render(clips[n].astype(np.float32), out / f"{n}.png")
+print((time.perf_counter() - t) / len(names))
+"""
+
+BUILD = r"""
+import sys
+from gapbench.spectro.build import BuildParams, build
+m = build(BuildParams(words=int(sys.argv[1])), sys.argv[2], workers=int(sys.argv[3]))
+print(m["items"])
+"""
+
+
+def run(code: str, *args: str) -> tuple[float, str]:
+    t0 = time.perf_counter()
+    res = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if res.returncode != 0:
+        raise RuntimeError(res.stderr.strip().splitlines()[-1] if res.stderr.strip() else "failed")
+    return wall, res.stdout.strip().splitlines()[-1]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--clips", type=int, default=100)
+    ap.add_argument("--words", type=int, default=500)
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args()
+    import numpy as np
+
+    from gapbench.spectro.tts import synthesize
+    from gapbench.spectro.words import select_words
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        words = select_words(args.clips)
+        np.savez(root / "clips.npz", **{w: synthesize(w)[0] for w in words})
+        rows = {}
+        for name, code in (("numpy->PIL (gapbench)", OURS), ("matplotlib specshow", MPL)):
+            out = root / name.split()[0].replace(">", "")
+            out.mkdir()
+            try:
+                wall, per = run(code, str(root / "clips.npz"), str(out))
+            except RuntimeError as exc:
+                print(f"{name}: skipped ({exc})")
+                continue
+            rows[name] = (wall, float(per))
+            print(f"{name:24s} process {wall:6.2f} s for {args.clips} clips; "
+                  f"render loop {float(per) * 1e3:7.2f} ms/word")
+        if len(rows) == 2:
+            (w1, p1), (w2, p2) = rows.values()
+            print(f"ratio (matplotlib / gapbench): whole process {w2 / w1:.1f}x, render loop {p2 / p1:.1f}x")
+        wall, items = run(BUILD, str(args.words), str(root / "build"), str(args.workers))
+        print(f"build {args.words} words with {args.workers} processes: {wall:.2f} s whole process "
+              f"({wall / args.words * 1e3:.1f} ms/word, {items} items); 4,068 words would take ~"
+              f"{wall / args.words * 4068:.0f} s at this rate")
+        print(json.dumps({"clips": args.clips, "words": args.words, "build_s": wall,
+                          **{k: {"process_s": v[0], "per_word_s": v[1]} for k, v in rows.items()}}))
+
+
+if __name__ == "__main__":
+    main()
