@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from gapbench.core.predictions import (
+    Choice,
     ClassScores,
     Detections,
     SpeakerTurns,
@@ -299,6 +300,8 @@ def null_prediction(task_type: str, reference: Any, num_classes: int | None) -> 
         return Detections()
     if task_type == "diarization":
         return SpeakerTurns()
+    if task_type == "spectrogram-mcq":
+        return Choice("")  # no answer: wrong
     if task_type == "image-classification" and num_classes:
         scores = [0.0] * num_classes
         scores[int(reference)] = -1.0  # ranked last: a miss at every k < num_classes
