@@ -90,6 +90,8 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
                                             help="queries run first and left out of every figure")] = 10,
         limit: Annotated[int | None, typer.Option("--limit", min=1, metavar="N",
                                                   help="sample pool: the first N samples")] = None,
+        no_early_stopping: Annotated[bool, typer.Option(
+            "--no-early-stopping", help="a run too short for LoadGen's early-stopping estimate stays valid")] = False,
         seed: SeedOpt = 0,
         fmt: FormatOpt = OutputFormat.table,
     ) -> None:
@@ -109,7 +111,7 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
             samples_per_query=samples_per_query, qps=qps,
             latency_bound_ms=parse_duration_ms(latency_bound) if latency_bound else None,
             find_max_qps=find_max, batch_sizes=parse_batch_sizes(batch_sizes), workers=workers,
-            warmup_queries=warmup, seed=seed,
+            warmup_queries=warmup, seed=seed, early_stopping=not no_early_stopping,
         ).check()
         from gapbench.latency.run import run_latency
 

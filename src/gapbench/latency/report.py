@@ -136,7 +136,7 @@ def scenario_block(scenario: str, settings: dict[str, Any], load: LoadResult, *,
     if md and dur < md and scenario != "offline":
         reasons.append(f"ran {dur:.2f} s, less than --min-duration {md}")
     es = block["early_stopping"]
-    if es is not None and es["estimate_ms"] is None and ok:
+    if es is not None and es["estimate_ms"] is None and ok and settings.get("early_stopping", True):
         reasons.append(f"too few queries ({len(ok)}) for the early-stopping p{target_percentile:g} estimate")
     bound = settings.get("latency_bound_ms")
     p99 = block["end_to_end"]["p99_ms"]

@@ -54,6 +54,7 @@ class ScenarioSettings:
     workers: int = 1
     warmup_queries: int = 10
     seed: int = 0
+    early_stopping: bool = True  # a run too short for LoadGen's early-stopping estimate is invalid
 
     def check(self) -> ScenarioSettings:
         def bad(opt: str, expected: str, got: Any) -> InputError:
@@ -89,7 +90,7 @@ class ScenarioSettings:
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"scenario": self.scenario, "min_queries": self.min_queries,
                                "min_duration_s": self.min_duration_s, "warmup_queries": self.warmup_queries,
-                               "seed": self.seed}
+                               "seed": self.seed, "early_stopping": self.early_stopping}
         if self.scenario == "multi-stream":
             out["samples_per_query"] = self.samples_per_query
         if self.scenario == "server":
@@ -283,7 +284,7 @@ def find_max_qps(valid_at: Callable[[float], bool], start: float, resolution: fl
         else:
             hi = q
             q /= 2
-        if hi is not None and lo is None and q < start * 1e-6:
+        if hi is not None and lo is None and q < start / 1024:
             return None, steps
     while lo is not None and hi is not None and (hi - lo) / lo > resolution and len(steps) < max_steps:
         mid = (lo + hi) / 2
