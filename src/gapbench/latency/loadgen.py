@@ -18,7 +18,9 @@ inside the timed region logs, prints or allocates more than the record of the qu
 from __future__ import annotations
 
 import math
+import os
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -28,22 +30,26 @@ from typing import Any
 import numpy as np
 
 now_ns = time.perf_counter_ns
-SPIN_NS = 1_000_000  # sleep until this close to the deadline, then spin (time.sleep overshoots ~0.1 ms)
+SWITCH_INTERVAL_S = 0.0002
+# Sleep until this close to the deadline, then spin (time.sleep overshoots ~0.05-0.1 ms). Only where the
+# issuer can have a core of its own: on a 2-CPU machine the spin took the CPU from the threads serving
+# queries and raised the server scenario's p50 by ~1 ms (measured, 2 ms model at 200 QPS).
+SPIN_NS = 1_000_000 if (os.cpu_count() or 1) >= 4 else 0
 
 
 def wait_until(deadline_ns: int) -> int:
     """Block until ``perf_counter_ns() >= deadline_ns``; returns the time actually reached.
 
-    ``time.sleep`` alone wakes late by up to a scheduler tick, so the last millisecond is a busy wait:
-    the issue times then track the schedule to a few microseconds instead of ~0.1-1 ms.
+    ``time.sleep`` alone wakes late by up to a scheduler tick, so the last ``SPIN_NS`` are a busy
+    wait: the issue times then track the schedule to a few microseconds instead of ~0.1 ms. The spin
+    calls ``time.sleep(0)``, which releases the GIL, so the threads serving queries keep running.
     """
     while True:
         t = now_ns()
         left = deadline_ns - t
         if left <= 0:
             return t
-        if left > SPIN_NS:
-            time.sleep((left - SPIN_NS) / 1e9)
+        time.sleep((left - SPIN_NS) / 1e9 if left > SPIN_NS else 0)
 
 
 def poisson_schedule(qps: float, n: int, seed: int) -> np.ndarray:
@@ -149,10 +155,12 @@ def open_loop(serve: Serve, queries: Sequence[Sequence[Any]], schedule_s: np.nda
     """Issue query ``i % len(queries)`` at ``start + schedule_s[i]``, whatever the system is doing.
 
     The issuer (this thread) only stamps the time and enqueues; ``workers`` threads serve the queue
-    (the system under test's own concurrency). When a query has waited more than ``abort_after_s``
-    since its scheduled time before a worker picks it up, the run is *overloaded*: issuing stops and
-    the remaining queries are counted as unfinished rather than waited for (a QPS the machine cannot
-    sustain ends in bounded time and is reported as such).
+    (the system under test's own concurrency). While it runs, the interpreter's thread switch
+    interval is lowered to ``SWITCH_INTERVAL_S`` (from 5 ms), so that a worker running Python code
+    cannot hold the GIL for milliseconds past a query's scheduled time. When a query has waited more
+    than ``abort_after_s`` since its scheduled time before a worker picks it up, the run is
+    *overloaded*: issuing stops and the remaining queries are counted as unfinished rather than waited
+    for (a QPS the machine cannot sustain ends in bounded time and is reported as such).
     """
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
@@ -177,6 +185,17 @@ def open_loop(serve: Serve, queries: Sequence[Sequence[Any]], schedule_s: np.nda
             rec.done_ns = now_ns()
             rec.completed = True
 
+    old_switch = sys.getswitchinterval()
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
+    try:
+        return _issue(work, records, inbox, stop, queries, schedule_s, workers)
+    finally:
+        sys.setswitchinterval(old_switch)
+
+
+def _issue(work: Callable[[int], None], records: list[QueryRecord], inbox: queue.SimpleQueue[QueryRecord | None],
+           stop: threading.Event, queries: Sequence[Sequence[Any]], schedule_s: np.ndarray,
+           workers: int) -> LoadResult:
     threads = [threading.Thread(target=work, args=(w,), daemon=True, name=f"gapbench-sut-{w}")
                for w in range(workers)]
     for th in threads:

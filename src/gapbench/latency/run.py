@@ -60,9 +60,9 @@ def run_latency(task: str, model: str | ModelAdapter | Callable[[list[Any]], Any
 
 def provenance() -> dict[str, Any]:
     """The machine and software that produced the figures, and the peak resident memory so far."""
-    import numpy
-
     from importlib.metadata import PackageNotFoundError, version
+
+    import numpy
 
     try:
         gb_version: str | None = version("gapbench")
