@@ -204,6 +204,9 @@ def test_cli_single_stream_on_digits_json():
     (["--scenario", "offline", "--batch-sizes", "1,0"], "--batch-sizes"),
     (["--min-queries", "0"], "--min-queries"),
     (["--min-duration", "-1"], "--min-duration"),
+    (["--engine", "tensorrt"], "--engine"),
+    (["--scenario", "server", "--qps", "5", "--latency-bound", "9ms", "--find-max-qps", "--engine", "loadgen"],
+     "--engine"),
 ])
 def test_cli_rejects_bad_options_in_one_line(args, needle):
     res = CliRunner().invoke(_app(), ["latency", "--task", "digits", *args])

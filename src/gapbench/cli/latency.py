@@ -92,6 +92,11 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
                                                   help="sample pool: the first N samples")] = None,
         no_early_stopping: Annotated[bool, typer.Option(
             "--no-early-stopping", help="a run too short for LoadGen's early-stopping estimate stays valid")] = False,
+        engine: Annotated[str, typer.Option(
+            "--engine", metavar="NAME", help="gapbench (its own load generator) or loadgen (MLPerf LoadGen, "
+            "mlcommons-loadgen installed: MLPerf-format logs in --log-dir)")] = "gapbench",
+        log_dir: Annotated[str, typer.Option("--log-dir", metavar="DIR", help="--engine loadgen: where the "
+                                             "MLPerf logs go")] = "gapbench-out/mlperf-logs",
         seed: SeedOpt = 0,
         fmt: FormatOpt = OutputFormat.table,
     ) -> None:
@@ -106,6 +111,16 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
                                      param_hint="'--qps'")
         if find_max and (scenario != "server" or latency_bound is None):
             raise typer.BadParameter("needs --scenario server and --latency-bound", param_hint="'--find-max-qps'")
+        if engine not in ("gapbench", "loadgen"):
+            raise typer.BadParameter(f"{engine!r}: expected gapbench or loadgen", param_hint="'--engine'")
+        if engine == "loadgen":
+            from gapbench.latency.mlperf import loadgen_available
+
+            if not loadgen_available():
+                raise typer.BadParameter("needs mlcommons-loadgen (pip install 'gapbench[loadgen]')",
+                                         param_hint="'--engine'")
+            if find_max:
+                raise typer.BadParameter("--find-max-qps runs with --engine gapbench", param_hint="'--engine'")
         settings = ScenarioSettings(
             scenario=scenario, min_queries=min_queries, min_duration_s=min_duration,
             samples_per_query=samples_per_query, qps=qps,
@@ -115,7 +130,8 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
         ).check()
         from gapbench.latency.run import run_latency
 
-        doc, _ = run_latency(task, model, settings, limit=limit, show_progress=fmt != OutputFormat.json)
+        doc, _ = run_latency(task, model, settings, limit=limit, show_progress=fmt != OutputFormat.json,
+                             engine=engine, log_dir=log_dir)
         if fmt == OutputFormat.json:
             sys.stdout.write(json.dumps(doc.to_json()) + "\n")
             return

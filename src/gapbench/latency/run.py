@@ -22,13 +22,21 @@ from gapbench.models.base import ModelAdapter
 
 
 def run_latency(task: str, model: str | ModelAdapter | Callable[[list[Any]], Any] | None,
-                settings: ScenarioSettings, *, limit: int | None = None,
-                show_progress: bool = True) -> tuple[RunDocument, ScenarioRun]:
-    """Load the model (timed: ``load_ms``), load the sample pool, run the scenario, build the document."""
+                settings: ScenarioSettings, *, limit: int | None = None, show_progress: bool = True,
+                engine: str = "gapbench", log_dir: str = "gapbench-out/mlperf-logs") -> tuple[RunDocument, ScenarioRun]:
+    """Load the model (timed: ``load_ms``), load the sample pool, run the scenario, build the document.
+
+    ``engine="loadgen"`` lets MLPerf LoadGen issue the queries (:mod:`gapbench.latency.mlperf`), logs
+    in ``log_dir``.
+    """
     from gapbench.errors import InputError
     from gapbench.models.registry import load_model
 
     settings.check()
+    if engine not in ("gapbench", "loadgen"):
+        raise InputError(None, "--engine", "gapbench or loadgen", engine)
+    if engine == "loadgen" and settings.find_max_qps:
+        raise InputError(None, "--find-max-qps", "--engine gapbench (LoadGen's own search is not wired)", engine)
     spec = get_task(task)
     target = model if model is not None else spec.default_model
     if target is None:
@@ -40,7 +48,11 @@ def run_latency(task: str, model: str | ModelAdapter | Callable[[list[Any]], Any
     samples, _ = spec.open_samples(limit)
     pool, decode_s = load_pool(samples)
     after = None
-    if show_progress and settings.scenario in ("single-stream", "multi-stream"):
+    if engine == "loadgen":
+        from gapbench.latency.mlperf import run_loadgen
+
+        run = run_loadgen(sut, pool, settings, log_dir, decode_s=decode_s)
+    elif show_progress and settings.scenario in ("single-stream", "multi-stream"):
         from gapbench.core.progress import progress
 
         with progress(None, f"{settings.scenario} {spec.name} x {adapter.name}") as advance:
@@ -52,7 +64,8 @@ def run_latency(task: str, model: str | ModelAdapter | Callable[[list[Any]], Any
         task=spec.name, model=adapter.name, results=[], kind="latency",
         dataset=DatasetInfo(spec.name, len(pool), dataset_fingerprint(s.key for s in pool),
                             {"dataset": spec.dataset.target, **{k: str(v) for k, v in spec.dataset.args.items()}}),
-        latency=run.block, spec={"task": spec.name, "model": adapter.name, "limit": limit, **settings.to_json()},
+        latency=run.block,
+        spec={"task": spec.name, "model": adapter.name, "limit": limit, "engine": engine, **settings.to_json()},
         provenance=provenance(),
     )
     return doc, run
