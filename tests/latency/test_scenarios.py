@@ -223,3 +223,35 @@ def test_duration_parsing():
     for bad in ("0ms", "-1s", "1h", ""):
         with pytest.raises(typer.BadParameter):
             parse_duration_ms(bad)
+
+
+def test_real_time_factor_for_audio():
+    from gapbench.core.media import Audio
+
+    def asr(batch):
+        time.sleep(0.01)
+        return ["hello" for _ in batch]
+
+    pool = [Sample(f"a{i}", Audio(np.zeros(16000, np.float32), 16000), "hello", {"duration": 2.0}) for i in range(4)]
+    sut = SystemUnderTest(PythonCallableModel(asr, name="python:asr"), "asr")
+    b = run_scenario(sut, pool, ScenarioSettings("single-stream", min_queries=20, min_duration_s=0,
+                                                 warmup_queries=0)).block
+    # RTF = processing seconds / audio seconds = mean latency / 2 s; RTFx its inverse
+    assert b["rtf"] == pytest.approx(b["end_to_end"]["mean_ms"] / 1e3 / 2.0, rel=1e-6)
+    assert b["rtfx"] == pytest.approx(1 / b["rtf"]) and 0.004 < b["rtf"] < 0.05
+    assert "fps" not in b
+
+
+def test_ctrl_c_keeps_what_was_measured():
+    n = []
+
+    def model(batch):
+        n.append(1)
+        if len(n) == 8:
+            raise KeyboardInterrupt
+        return _scores(batch)
+
+    b = run_scenario(_sut(model), _pool(), ScenarioSettings("single-stream", min_queries=50, min_duration_s=0,
+                                                            warmup_queries=0)).block
+    assert b["interrupted"] is True and b["queries"] == 7 and b["end_to_end"]["count"] == 7
+    assert b["valid"] is False and any("interrupted" in r for r in b["invalid_reasons"])
