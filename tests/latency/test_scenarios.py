@@ -84,7 +84,9 @@ def test_server_through_the_pipeline_is_open_loop():
     run = run_scenario(_sut(slow), _pool(), s)
     b = run.block
     assert b["queries"] == 60 and b["unfinished"] == 0
-    assert b["issue_delay"]["p50_ms"] < 1.0  # issued on schedule, 3x over capacity
+    # issued on schedule although 3x over capacity (a closed loop would issue up to ~400 ms late);
+    # the bound is loose because a busy machine (the suite under xdist) delays the issuer's wake-ups
+    assert b["issue_delay"]["p50_ms"] < 10.0 and b["issue_delay"]["max_ms"] < b["queue"]["max_ms"] / 4
     # 60 x 10 ms of work arrives in ~0.2 s: the last queries wait ~0.4 s, which the latency includes
     assert b["end_to_end"]["max_ms"] > 300 and b["queue"]["max_ms"] > 250
     assert b["valid"] is False and any("latency bound" in r for r in b["invalid_reasons"])
@@ -190,6 +192,9 @@ def test_cli_single_stream_on_digits_json():
                                       "--min-queries", "60", "--min-duration", "0", "--format", "json"])
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
+    from gapbench.core.run_document import RunDocument
+
+    assert RunDocument.from_json(doc).to_json()["latency"] == doc["latency"]  # the typed document round-trips
     assert doc["kind"] == "latency" and doc["task"] == "digits" and doc["results"] == []
     lat = doc["latency"]
     assert set(lat["end_to_end"]) >= {"p50_ms", "p90_ms", "p99_ms", "mean_ms", "count"}
