@@ -95,7 +95,9 @@ def test_server_through_the_pipeline_is_open_loop():
 
 @pytest.mark.slow
 def test_find_max_qps_on_a_model_of_known_capacity():
-    service = 0.004  # one at a time: capacity 1/service = 250 QPS (less when the machine is busy)
+    # one at a time: capacity 1/service = 100 QPS (less when the machine is busy); the bound is 10
+    # services, well above the scheduling hiccups (~10-40 ms) of a loaded 2-CPU machine
+    service = 0.01
     lock = threading.Lock()
     took = []
 
@@ -106,12 +108,13 @@ def test_find_max_qps_on_a_model_of_known_capacity():
             took.append(time.perf_counter() - t0)
         return _scores(batch)
 
-    s = ScenarioSettings("server", min_queries=40, min_duration_s=0.25, qps=50.0, latency_bound_ms=40,
+    s = ScenarioSettings("server", min_queries=40, min_duration_s=1.0, qps=20.0, latency_bound_ms=100,
                          find_max_qps=True, warmup_queries=0, early_stopping=False)
     b = run_scenario(_sut(model), _pool(), s).block
     cap = 1 / float(np.median(took))  # the capacity the model actually had in this run
-    # Poisson arrivals queue up well before capacity; a short step can pass slightly above it
-    assert b["max_qps"] is not None and 0.4 * cap <= b["max_qps"] <= 1.15 * cap, (cap, b["sweep"])
+    # Poisson arrivals queue up well before capacity; a finite step can pass slightly above it (1 s at
+    # 1.25 x capacity leaves a 250 ms backlog, past the 100 ms bound)
+    assert b["max_qps"] is not None and 0.4 * cap <= b["max_qps"] <= 1.25 * cap, (cap, b["sweep"])
     valid = [st["qps"] for st in b["sweep"] if st["valid"]]
     invalid = [st["qps"] for st in b["sweep"] if not st["valid"]]
     assert max(valid) == b["max_qps"]
