@@ -63,6 +63,7 @@ COMMAND_MODULES = (
     "gapbench.cli.score_der",
     "gapbench.cli.score_arrays",
     "gapbench.cli.run",
+    "gapbench.cli.latency",
     "gapbench.cli.runs",
     "gapbench.cli.shifts",
     "gapbench.cli.spectro",

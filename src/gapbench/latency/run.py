@@ -1,0 +1,97 @@
+"""``gapbench latency`` as a library call: a task and a model -> a latency run document.
+
+The document is a :class:`~gapbench.core.run_document.RunDocument` with ``kind="latency"``, no
+``results`` (quality is not scored here) and the scenario's block (:mod:`gapbench.latency.report`)
+as ``latency``; ``spec`` holds the scenario settings, ``provenance`` the model's load time, the
+machine and the software that produced the figures.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from gapbench.core.run_document import DatasetInfo, RunDocument, dataset_fingerprint
+from gapbench.core.task import get_task
+from gapbench.latency.scenarios import ScenarioRun, ScenarioSettings, SystemUnderTest, load_pool, run_scenario
+from gapbench.models.base import ModelAdapter
+
+
+def run_latency(task: str, model: str | ModelAdapter | Callable[[list[Any]], Any] | None,
+                settings: ScenarioSettings, *, limit: int | None = None, show_progress: bool = True,
+                engine: str = "gapbench", log_dir: str = "gapbench-out/mlperf-logs") -> tuple[RunDocument, ScenarioRun]:
+    """Load the model (timed: ``load_ms``), load the sample pool, run the scenario, build the document.
+
+    ``engine="loadgen"`` lets MLPerf LoadGen issue the queries (:mod:`gapbench.latency.mlperf`), logs
+    in ``log_dir``.
+    """
+    from gapbench.errors import InputError
+    from gapbench.models.registry import load_model
+
+    settings.check()
+    if engine not in ("gapbench", "loadgen"):
+        raise InputError(None, "--engine", "gapbench or loadgen", engine)
+    if engine == "loadgen" and settings.find_max_qps:
+        raise InputError(None, "--find-max-qps", "--engine gapbench (LoadGen's own search is not wired)", engine)
+    spec = get_task(task)
+    target = model if model is not None else spec.default_model
+    if target is None:
+        raise InputError(spec.source, "field 'default_model'", "a default model (or pass --model)")
+    t0 = time.perf_counter()
+    adapter = load_model(target)
+    sut = SystemUnderTest(adapter, spec.type, extract=spec.make_extractor(), num_classes=spec.num_classes)
+    load_ms = (time.perf_counter() - t0) * 1e3
+    samples, _ = spec.open_samples(limit)
+    pool, decode_s = load_pool(samples)
+    after = None
+    if engine == "loadgen":
+        from gapbench.latency.mlperf import run_loadgen
+
+        run = run_loadgen(sut, pool, settings, log_dir, decode_s=decode_s)
+    elif show_progress and settings.scenario in ("single-stream", "multi-stream"):
+        from gapbench.core.progress import progress
+
+        with progress(None, f"{settings.scenario} {spec.name} x {adapter.name}") as advance:
+            run = run_scenario(sut, pool, settings, decode_s=decode_s, after=lambda rec: advance(1))
+    else:
+        run = run_scenario(sut, pool, settings, decode_s=decode_s, after=after)
+    run.block["load_ms"] = load_ms
+    doc = RunDocument(
+        task=spec.name, model=adapter.name, results=[], kind="latency",
+        dataset=DatasetInfo(spec.name, len(pool), dataset_fingerprint(s.key for s in pool),
+                            {"dataset": spec.dataset.target, **{k: str(v) for k, v in spec.dataset.args.items()}}),
+        latency=run.block,
+        spec={"task": spec.name, "model": adapter.name, "limit": limit, "engine": engine, **settings.to_json()},
+        provenance=provenance(),
+    )
+    return doc, run
+
+
+def provenance() -> dict[str, Any]:
+    """The machine and software that produced the figures, and the peak resident memory so far."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    import numpy
+
+    try:
+        gb_version: str | None = version("gapbench")
+    except PackageNotFoundError:
+        gb_version = None
+
+    rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    return {
+        "hardware": {"machine": platform.machine(), "processor": platform.processor() or None,
+                     "cpu_count": os.cpu_count()},
+        "software": {"python": sys.version.split()[0], "platform": platform.platform(), "numpy": numpy.__version__,
+                     "gapbench": gb_version},
+        "peak_rss_mb": rss_kb / 1024.0,
+        "energy": "not available here (no RAPL/NVML probe yet)",
+        "clock": "time.perf_counter_ns",
+    }
+
+
+__all__ = ["provenance", "run_latency"]
