@@ -34,3 +34,16 @@ def test_predictions_round_trip() -> None:
         assert prediction_from_json(prediction_to_json(p)) == p
     m = SegMask(np.arange(6).reshape(2, 3))
     np.testing.assert_array_equal(prediction_from_json(prediction_to_json(m)).mask, m.mask)
+
+
+def test_media_inputs_hash_their_arrays_not_their_repr():
+    import numpy as np
+
+    from gapbench.core.media import Audio, ChatMessage
+
+    a = np.zeros((64, 64, 3), np.uint8)
+    b = a.copy()
+    b[10, 10, 0] = 1  # repr() of both arrays is the same summary
+    assert content_hash(ChatMessage("which word?", (a,))) != content_hash(ChatMessage("which word?", (b,)))
+    assert content_hash(Audio(np.zeros(10, np.float32), 16000)) != content_hash(Audio(np.zeros(10, np.float32), 8000))
+    assert content_hash(ChatMessage("q", (a,))) == content_hash(ChatMessage("q", (a.copy(),)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -136,8 +136,67 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
             sys.stdout.write(json.dumps(doc.to_json()) + "\n")
             return
         from gapbench.cli.render import err_console
-        from gapbench.latency.report import print_block
 
         print_block(doc.latency or {})
         err_console().print(f"{doc.task} x {doc.model}; model load {doc.latency.get('load_ms', 0):.1f} ms",
                             markup=False)
+
+
+# ---- printing (the latency report's tables) -------------------------------------------------
+
+
+def _ms_text(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.3f} ms"
+
+
+def latency_rows(block: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
+    """(what, p50, p90, p99, mean, count) rows for the table."""
+    def row(name: str, st: dict[str, Any] | None) -> tuple[str, str, str, str, str, str]:
+        st = st or {}
+        f = (lambda k: "n/a" if st.get(k) is None else f"{st[k]:.3f}")  # noqa: E731
+        return (name, f("p50_ms"), f("p90_ms"), f("p99_ms"), f("mean_ms"), str(st.get("count", 0)))
+
+    rows = [row("end to end", block.get("end_to_end"))]
+    rows += [row(s, st) for s, st in (block.get("stages") or {}).items() if st.get("count")]
+    for key, name in (("issue_delay", "issue delay"), ("queue", "queueing"),
+                      ("time_to_first_result", "first result")):
+        if block.get(key):
+            rows.append(row(name, block[key]))
+    return rows
+
+
+def print_block(block: dict[str, Any]) -> None:
+    """The block as people read it: one table, then throughput, validity, sweep and notes."""
+    from rich.table import Table
+
+    from gapbench.cli.render import console, print_notes
+
+    con = console()
+    table = Table(title=f"latency: {block['scenario']} ({block['queries']} queries, {block['samples']} samples)",
+                  title_justify="left")
+    for col in ("stage", "p50 ms", "p90 ms", "p99 ms", "mean ms", "count"):
+        table.add_column(col, justify="left" if col == "stage" else "right")
+    for r in latency_rows(block):
+        table.add_row(*r)
+    con.print(table)
+    tp = block.get("throughput") or {}
+    parts = [f"{tp.get('queries_per_s') or 0:.1f} queries/s", f"{tp.get('samples_per_s') or 0:.1f} samples/s"]
+    if block.get("fps") is not None:
+        parts.append(f"{block['fps']:.1f} FPS")
+    if block.get("rtf") is not None:
+        parts.append(f"RTF {block['rtf']:.4f} (RTFx {block['rtfx']:.1f})")
+    es = block.get("early_stopping")
+    if es and es.get("estimate_ms") is not None:
+        parts.append(f"early-stopping p{es['percentile']:g} {es['estimate_ms']:.3f} ms")
+    con.print("throughput: " + "; ".join(parts))
+    for step in block.get("sweep") or []:
+        con.print("  " + ", ".join(f"{k}={_short(v)}" for k, v in step.items()))
+    if block.get("max_qps") is not None:
+        con.print(f"max QPS with p99 <= bound: {block['max_qps']:.2f}")
+    con.print("VALID" if block["valid"] else "INVALID: " + "; ".join(block["invalid_reasons"]))
+    print_notes(list(block.get("notes") or []))
+
+
+def _short(v: Any) -> str:
+    return f"{v:.3f}" if isinstance(v, float) else str(v)
+

@@ -5,6 +5,7 @@ on file order or on which worker loaded them.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -32,6 +33,12 @@ def _feed(h: Any, obj: Any) -> None:
         for k in sorted(obj):
             _feed(h, str(k))
             _feed(h, obj[k])
+    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        # field by field (arrays included): repr() would summarise an image and merge distinct inputs
+        h.update(f"dc{type(obj).__qualname__}".encode())
+        for f in dataclasses.fields(obj):
+            _feed(h, f.name)
+            _feed(h, getattr(obj, f.name))
     elif isinstance(obj, (list, tuple)):
         h.update(f"l{len(obj)}".encode())
         for x in obj:

@@ -141,67 +141,10 @@ def scenario_block(scenario: str, settings: dict[str, Any], load: LoadResult, *,
     bound = settings.get("latency_bound_ms")
     p99 = block["end_to_end"]["p99_ms"]
     if scenario == "server" and bound is not None and (p99 is None or p99 > bound):
-        reasons.append(f"p99 {_ms(p99)} exceeds the latency bound {bound:g} ms")
+        reasons.append(f"p99 {'n/a' if p99 is None else f'{p99:.3f} ms'} exceeds the latency bound {bound:g} ms")
     block["valid"] = not reasons
     block["invalid_reasons"] = reasons
     return block
 
 
-def _ms(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:.3f} ms"
-
-
-def latency_rows(block: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
-    """(what, p50, p90, p99, mean, count) rows for the table."""
-    def row(name: str, st: dict[str, Any] | None) -> tuple[str, str, str, str, str, str]:
-        st = st or {}
-        f = (lambda k: "n/a" if st.get(k) is None else f"{st[k]:.3f}")  # noqa: E731
-        return (name, f("p50_ms"), f("p90_ms"), f("p99_ms"), f("mean_ms"), str(st.get("count", 0)))
-
-    rows = [row("end to end", block.get("end_to_end"))]
-    rows += [row(s, st) for s, st in (block.get("stages") or {}).items() if st.get("count")]
-    for key, name in (("issue_delay", "issue delay"), ("queue", "queueing"),
-                      ("time_to_first_result", "first result")):
-        if block.get(key):
-            rows.append(row(name, block[key]))
-    return rows
-
-
-def print_block(block: dict[str, Any]) -> None:
-    """The block as people read it: one table, then throughput, validity, sweep and notes."""
-    from rich.table import Table
-
-    from gapbench.cli.render import console, print_notes
-
-    con = console()
-    table = Table(title=f"latency: {block['scenario']} ({block['queries']} queries, {block['samples']} samples)",
-                  title_justify="left")
-    for col in ("stage", "p50 ms", "p90 ms", "p99 ms", "mean ms", "count"):
-        table.add_column(col, justify="left" if col == "stage" else "right")
-    for r in latency_rows(block):
-        table.add_row(*r)
-    con.print(table)
-    tp = block.get("throughput") or {}
-    parts = [f"{tp.get('queries_per_s') or 0:.1f} queries/s", f"{tp.get('samples_per_s') or 0:.1f} samples/s"]
-    if block.get("fps") is not None:
-        parts.append(f"{block['fps']:.1f} FPS")
-    if block.get("rtf") is not None:
-        parts.append(f"RTF {block['rtf']:.4f} (RTFx {block['rtfx']:.1f})")
-    es = block.get("early_stopping")
-    if es and es.get("estimate_ms") is not None:
-        parts.append(f"early-stopping p{es['percentile']:g} {es['estimate_ms']:.3f} ms")
-    con.print("throughput: " + "; ".join(parts))
-    for step in block.get("sweep") or []:
-        con.print("  " + ", ".join(f"{k}={_short(v)}" for k, v in step.items()))
-    if block.get("max_qps") is not None:
-        con.print(f"max QPS with p99 <= bound: {block['max_qps']:.2f}")
-    con.print("VALID" if block["valid"] else "INVALID: " + "; ".join(block["invalid_reasons"]))
-    print_notes(list(block.get("notes") or []))
-
-
-def _short(v: Any) -> str:
-    return f"{v:.3f}" if isinstance(v, float) else str(v)
-
-
-__all__ = ["early_stopping", "latency_rows", "percentile_nearest_rank", "percentiles_ms", "print_block",
-           "scenario_block"]
+__all__ = ["early_stopping", "percentile_nearest_rank", "percentiles_ms", "scenario_block"]
