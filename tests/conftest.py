@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,8 @@ import pytest
 os.environ.setdefault("GAPBENCH_NO_PROGRESS", "1")
 
 REPO = Path(__file__).resolve().parents[1]
+# the reference implementations several test modules share (pycocotools, pyannote, mmseg transcriptions)
+sys.path.insert(0, str(Path(__file__).resolve().parent / "references"))
 
 
 def _reference_data_dir() -> Path:

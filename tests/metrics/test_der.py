@@ -7,11 +7,11 @@ The expected values come from ``pyannote.metrics.diarization.DiarizationErrorRat
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+from der_ref import check_against_pyannote, pyannote_der
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,55 +19,6 @@ from gapbench.core.predictions import SpeakerTurns
 from gapbench.metrics import intervals
 from gapbench.metrics.der import DERMetric
 from gapbench.scoring.der import score_der
-
-
-def _uris_in_order(path: Path) -> list[str]:
-    return list(dict.fromkeys(line.split()[1] for line in path.read_text().splitlines() if line.strip()))
-
-
-def pyannote_der(case_dir: Path, *, uem: bool, collar: float, skip_overlap: bool):
-    """The reference: pyannote accumulating every reference file, in file order."""
-    from pyannote.core import Annotation
-    from pyannote.database.util import load_rttm, load_uem
-    from pyannote.metrics.diarization import DiarizationErrorRate
-
-    ref = load_rttm(case_dir / "ref.rttm")
-    hyp = load_rttm(case_dir / "hyp.rttm")
-    uems = load_uem(case_dir / "all.uem") if uem else {}
-    metric = DiarizationErrorRate(collar=2 * collar, skip_overlap=skip_overlap)
-    per_file = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for uri in _uris_in_order(case_dir / "ref.rttm"):
-            per_file[uri] = metric(
-                ref[uri], hyp.get(uri, Annotation(uri=uri)), uem=uems.get(uri), detailed=True
-            )
-    return metric, per_file
-
-
-def _check_against(result, metric, per_file) -> None:
-    acc = metric[:]
-    assert result.metrics["der"].value == abs(metric)
-    assert result.metrics["total"].value == acc["total"]
-    sec = result.groups["seconds"]
-    for ours, theirs in [
-        ("missed", "missed detection"),
-        ("false_alarm", "false alarm"),
-        ("confusion", "confusion"),
-        ("correct", "correct"),
-        ("total", "total"),
-    ]:
-        assert sec[ours].value == acc[theirs]
-    for ours, theirs in [
-        ("missed", "missed detection"),
-        ("false_alarm", "false alarm"),
-        ("confusion", "confusion"),
-    ]:
-        assert result.metrics[ours].value == acc[theirs] / acc["total"]
-    assert [r["sample_id"] for r in result.records] == list(per_file)
-    for rec in result.records:
-        assert rec["der"] == per_file[rec["sample_id"]]["diarization error rate"]
-        assert rec["missed"] == per_file[rec["sample_id"]]["missed detection"]
 
 
 @pytest.mark.parametrize(("uem", "collar", "skip_overlap"), [(True, 0.25, False), (False, 0.0, True)])
@@ -85,7 +36,7 @@ def test_four_ami_meetings_accumulate_like_pyannote(
         seed=3,
     )
     metric, per_file = pyannote_der(d, uem=uem, collar=collar, skip_overlap=skip_overlap)
-    _check_against(result, metric, per_file)
+    check_against_pyannote(result, metric, per_file)
     assert len(per_file) == 4
     # corpus DER is not the mean of per-file DERs
     assert result.metrics["der"].value != pytest.approx(

@@ -7,91 +7,12 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from seg_ref import (
+    check_against_mmseg,
+)
 
 from gapbench.core.predictions import SegMask
 from gapbench.metrics.segmentation import SegmentationMetric
-from gapbench.scoring.arrays import score_seg
-
-
-def _histc(x: np.ndarray, num_classes: int) -> np.ndarray:
-    return np.histogram(x.astype(np.float32), bins=num_classes, range=(0, num_classes - 1))[0].astype(
-        np.float64
-    )
-
-
-def mmseg_intersect_and_union(pred_label, label, num_classes, ignore_index):
-    mask = label != ignore_index
-    pred_label = pred_label[mask]
-    label = label[mask]
-    intersect = pred_label[pred_label == label]
-    area_intersect = _histc(intersect, num_classes)
-    area_pred_label = _histc(pred_label, num_classes)
-    area_label = _histc(label, num_classes)
-    area_union = area_pred_label + area_label - area_intersect
-    return area_intersect, area_union, area_pred_label, area_label
-
-
-def mmseg_reduce_zero_label(gt_semantic_seg):
-    gt_semantic_seg = gt_semantic_seg.astype(np.uint8).copy()
-    gt_semantic_seg[gt_semantic_seg == 0] = 255
-    gt_semantic_seg = gt_semantic_seg - 1
-    gt_semantic_seg[gt_semantic_seg == 254] = 255
-    return gt_semantic_seg
-
-
-def mmseg_iou_metric(preds, gts, num_classes, ignore_index=255, reduce_zero_label=False):
-    results = []
-    for pred, gt in zip(preds, gts):
-        if reduce_zero_label:
-            gt = mmseg_reduce_zero_label(gt)
-        results.append(mmseg_intersect_and_union(pred, gt, num_classes, ignore_index))
-    results = tuple(zip(*results))
-    total_area_intersect = sum(results[0])
-    total_area_union = sum(results[1])
-    total_area_label = sum(results[3])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        all_acc = total_area_intersect.sum() / total_area_label.sum()
-        iou = total_area_intersect / total_area_union
-        acc = total_area_intersect / total_area_label
-    with _quiet():  # nanmean of an all-NaN vector warns
-        summary = {"aAcc": all_acc, "mIoU": np.nanmean(iou), "mAcc": np.nanmean(acc)}
-    return summary, iou, acc  # mmseg then reports np.round(x * 100, 2); we keep fractions
-
-
-class _quiet:
-    def __enter__(self):
-        import warnings
-
-        self._w = warnings.catch_warnings()
-        self._w.__enter__()
-        warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc):
-        return self._w.__exit__(*exc)
-
-
-def _same(a: float, b: float) -> bool:
-    return (np.isnan(a) and np.isnan(b)) or a == b
-
-
-def _check(gt, pred, num_classes, ignore_index=255, reduce_zero_label=False):
-    result = score_seg(
-        gt,
-        pred,
-        num_classes=num_classes,
-        ignore_index=ignore_index,
-        reduce_zero_label=reduce_zero_label,
-        ci=False,
-    )
-    g3 = np.asarray(gt).reshape(-1, *np.asarray(gt).shape[-2:])
-    p3 = np.asarray(pred).reshape(-1, *np.asarray(pred).shape[-2:])
-    summary, iou, acc = mmseg_iou_metric(p3, g3, num_classes, ignore_index, reduce_zero_label)
-    for name in ("mIoU", "mAcc", "aAcc"):
-        assert _same(result.metrics[name].value, float(summary[name])), name
-    for c in range(num_classes):
-        assert _same(result.groups["per_class"][f"IoU.{c}"].value, float(iou[c]))
-        assert _same(result.groups["per_class"][f"Acc.{c}"].value, float(acc[c]))
-    return result, iou
 
 
 def _sklearn_cross_check(gt, pred, num_classes, iou, ignore_index=255):
@@ -112,7 +33,7 @@ def test_random_against_mmseg_and_sklearn(seed: int) -> None:
     gt = rng.integers(0, c, size=(n, h, w)).astype(np.uint8)
     pred = np.where(rng.random((n, h, w)) < 0.6, gt, rng.integers(0, c, size=(n, h, w))).astype(np.int32)
     gt[rng.random((n, h, w)) < 0.15] = 255
-    result, iou = _check(gt, pred, c)
+    result, iou = check_against_mmseg(gt, pred, c)
     _sklearn_cross_check(gt, pred, c, iou)
     assert set(result.to_json()["metrics"]) == {"mIoU", "mAcc", "aAcc"}
 
@@ -120,7 +41,7 @@ def test_random_against_mmseg_and_sklearn(seed: int) -> None:
 def test_absent_and_only_predicted_classes() -> None:
     gt = np.array([[0, 0, 1, 255], [1, 1, 0, 255]], dtype=np.uint8)
     pred = np.array([[0, 3, 1, 4], [1, 0, 0, 7]], dtype=np.int64)  # 3 only predicted; 4,7 at ignored pixels
-    result, iou = _check(gt, pred, 5)
+    result, iou = check_against_mmseg(gt, pred, 5)
     per = result.groups["per_class"]
     assert per["IoU.3"].value == 0.0 and np.isnan(per["Acc.3"].value)  # only predicted: counts as 0
     assert np.isnan(per["IoU.2"].value) and np.isnan(per["IoU.4"].value)  # absent everywhere: skipped
@@ -135,7 +56,7 @@ def test_reduce_zero_label_like_mmseg() -> None:
     gt = rng.integers(0, 5, size=(3, 9, 11)).astype(np.uint8)  # 0 = "other" -> ignored
     gt[:, 0, :] = 255
     pred = rng.integers(0, 4, size=(3, 9, 11)).astype(np.uint8)
-    result, _ = _check(gt, pred, 4, reduce_zero_label=True)
+    result, _ = check_against_mmseg(gt, pred, 4, reduce_zero_label=True)
     assert result.info["scored_pixels"] == int(((gt != 0) & (gt != 255)).sum())
 
 

@@ -5,50 +5,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from capture_task import Capture, memory_task
 
 from gapbench.core.media import Audio, ChatMessage
-from gapbench.core.metric import Metric
-from gapbench.core.results import MetricValue, ScoreResult
 from gapbench.core.sample import Sample
-from gapbench.core.task import Target, TaskSpec
+from gapbench.core.task import TaskSpec
 from gapbench.errors import InputError, ModelError
 from gapbench.models.registry import load_model
 from gapbench.runner.local import run_task
 
 torch = pytest.importorskip("torch", reason="hf: tests need torch (pip install 'gapbench[hf]')")
 T = pytest.importorskip("transformers", reason="hf: tests need transformers (pip install 'gapbench[hf]')")
-
-
-class Capture(Metric):
-    """Keeps the typed predictions the pipeline produced, in order."""
-
-    name = "capture"
-
-    def __init__(self) -> None:
-        self.preds: list = []
-
-    def update(self, predictions, references, ids=None):
-        self.preds += list(predictions)
-
-    def merge(self, other):
-        self.preds += other.preds
-        return self
-
-    def compute(self, *, bootstrap=1000, seed=0, ci=True):
-        return ScoreResult("capture", {"n": MetricValue(float(len(self.preds)))})
-
-
-SAMPLES: dict[str, list[Sample]] = {}
-
-
-def samples(name: str) -> list[Sample]:
-    return SAMPLES[name]
-
-
-def _task(name: str, type_: str, items: list[Sample]) -> TaskSpec:
-    SAMPLES[name] = items
-    return TaskSpec(name=f"hf-test-{name}", type=type_, dataset=Target(f"{__name__}:samples", {"name": name}),
-                    metrics=(Target("gapbench.metrics.topk:TopKAccuracy", {"k": [1]}),))
 
 
 def _run(task: TaskSpec, model, batch_size: int = 2) -> list:
@@ -67,7 +34,7 @@ def test_asr_wav2vec2_resamples_and_matches_direct_ctc_decoding(tiny_hf):
     rng = np.random.default_rng(0)
     clips = [rng.standard_normal(4000 + 800 * i).astype(np.float32) * 0.1 for i in range(3)]
     items = [Sample(f"u{i}", Audio(c, 8000), "hello") for i, c in enumerate(clips)]
-    preds = _run(_task("asr", "asr", items), "hf:" + str(path))
+    preds = _run(memory_task('hf', "asr", "asr", items), "hf:" + str(path))
     model = T.Wav2Vec2ForCTC.from_pretrained(path).eval()
     proc = T.Wav2Vec2Processor.from_pretrained(path)
     from scipy.signal import resample_poly
@@ -92,7 +59,7 @@ def test_asr_preprocess_resamples_to_the_feature_extractor_rate(tiny_hf):
 def test_image_classification_scores_in_id2label_order_and_label_mapping(tiny_hf):
     path = tiny_hf["vit"]
     imgs = _images(3)
-    task = _task("cls", "image-classification", [Sample(f"i{i}", im, 0) for i, im in enumerate(imgs)])
+    task = memory_task('hf', "cls", "image-classification", [Sample(f"i{i}", im, 0) for i, im in enumerate(imgs)])
     preds = _run(task, "hf:" + str(path))
     model = T.ViTForImageClassification.from_pretrained(path).eval()
     proc = T.AutoImageProcessor.from_pretrained(path)
@@ -110,7 +77,7 @@ def test_image_classification_scores_in_id2label_order_and_label_mapping(tiny_hf
 def test_object_detection_boxes_are_coco_xywh_in_image_pixels(tiny_hf):
     path = tiny_hf["yolos"]
     imgs = _images(2, seed=5)
-    task = _task("det", "object-detection", [Sample(f"d{i}", im, None) for i, im in enumerate(imgs)])
+    task = memory_task('hf', "det", "object-detection", [Sample(f"d{i}", im, None) for i, im in enumerate(imgs)])
     preds = _run(task, load_model("hf:" + str(path), threshold="0.0"))
     model = T.YolosForObjectDetection.from_pretrained(path).eval()
     proc = T.AutoImageProcessor.from_pretrained(path)
@@ -133,7 +100,7 @@ def test_object_detection_boxes_are_coco_xywh_in_image_pixels(tiny_hf):
 def test_semantic_segmentation_mask_has_the_input_size(tiny_hf):
     path = tiny_hf["segformer"]
     imgs = _images(2, seed=7)
-    task = _task("seg", "semantic-segmentation", [Sample(f"s{i}", im, None) for i, im in enumerate(imgs)])
+    task = memory_task('hf', "seg", "semantic-segmentation", [Sample(f"s{i}", im, None) for i, im in enumerate(imgs)])
     preds = _run(task, "hf:" + str(path))
     model = T.SegformerForSemanticSegmentation.from_pretrained(path).eval()
     proc = T.AutoImageProcessor.from_pretrained(path)
@@ -149,7 +116,7 @@ def test_vlm_generates_from_chat_message_with_images(tiny_hf):
     path = tiny_hf["llava"]
     imgs = _images(2, seed=9)
     text = "which word is the answer A B C D"
-    task = _task("vlm", "spectrogram-mcq", [Sample(f"q{i}", ChatMessage(text, (im,)), "A")
+    task = memory_task('hf', "vlm", "spectrogram-mcq", [Sample(f"q{i}", ChatMessage(text, (im,)), "A")
                                             for i, im in enumerate(imgs)])
     adapter = load_model("hf:" + str(path), max_new_tokens=4)
     preds = _run(task, adapter)
@@ -208,7 +175,7 @@ def test_asr_whisper_matches_direct_generate_and_chunks_long_audio(tiny_hf):
     path = tiny_hf["whisper"]
     rng = np.random.default_rng(3)
     clip = (rng.standard_normal(12000) * 0.1).astype(np.float32)
-    (p,) = _run(_task("whisper", "asr", [Sample("w", Audio(clip, 16000), "x")]), "hf:" + str(path))
+    (p,) = _run(memory_task('hf', "whisper", "asr", [Sample("w", Audio(clip, 16000), "x")]), "hf:" + str(path))
     model = T.WhisperForConditionalGeneration.from_pretrained(path).eval()
     proc = T.WhisperProcessor.from_pretrained(path)
     feats = proc.feature_extractor(clip, sampling_rate=16000, return_tensors="pt")

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from capture_task import Capture, memory_task
 
-from gapbench.core.metric import Metric
-from gapbench.core.results import MetricValue, ScoreResult
 from gapbench.core.sample import Sample
-from gapbench.core.task import Target, TaskSpec
 from gapbench.errors import InputError, ModelError
 from gapbench.models.registry import load_model
 from gapbench.runner.local import run_task
@@ -67,34 +65,8 @@ def segmenter(path) -> str:
     return _save(g, path)
 
 
-class Capture(Metric):
-    name = "capture"
-
-    def __init__(self) -> None:
-        self.preds: list = []
-
-    def update(self, predictions, references, ids=None):
-        self.preds += list(predictions)
-
-    def merge(self, other):
-        self.preds += other.preds
-        return self
-
-    def compute(self, *, bootstrap=1000, seed=0, ci=True):
-        return ScoreResult("capture", {"n": MetricValue(float(len(self.preds)))})
-
-
-SAMPLES: dict[str, list[Sample]] = {}
-
-
-def samples(name: str) -> list[Sample]:
-    return SAMPLES[name]
-
-
 def _run(name: str, type_: str, items: list[Sample], model, batch_size: int = 3) -> list:
-    SAMPLES[name] = items
-    task = TaskSpec(name=f"onnx-test-{name}", type=type_, dataset=Target(f"{__name__}:samples", {"name": name}),
-                    metrics=(Target("gapbench.metrics.topk:TopKAccuracy", {"k": [1]}),))
+    task = memory_task("onnx", name, type_, items)
     cap = Capture()
     run_task(task, model, metric=cap, cache=False, batch_size=batch_size, show_progress=False)
     return cap.preds

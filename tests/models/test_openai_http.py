@@ -13,12 +13,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
+from capture_task import Capture, memory_task
 
 from gapbench.core.media import Audio, ChatMessage
-from gapbench.core.metric import Metric
-from gapbench.core.results import MetricValue, ScoreResult
 from gapbench.core.sample import Sample
-from gapbench.core.task import Target, TaskSpec
 from gapbench.errors import InputError, ModelError
 from gapbench.models.openai_http import png_bytes
 from gapbench.models.registry import load_model
@@ -116,36 +114,6 @@ def url(srv: Server) -> str:
     return f"http://127.0.0.1:{srv.server_address[1]}/v1"
 
 
-class Capture(Metric):
-    name = "capture"
-
-    def __init__(self) -> None:
-        self.preds: list = []
-
-    def update(self, predictions, references, ids=None):
-        self.preds += list(predictions)
-
-    def merge(self, other):
-        self.preds += other.preds
-        return self
-
-    def compute(self, *, bootstrap=1000, seed=0, ci=True):
-        return ScoreResult("capture", {"n": MetricValue(float(len(self.preds)))})
-
-
-SAMPLES: dict[str, list[Sample]] = {}
-
-
-def samples(name: str) -> list[Sample]:
-    return SAMPLES[name]
-
-
-def _task(name: str, type_: str, items: list[Sample]) -> TaskSpec:
-    SAMPLES[name] = items
-    return TaskSpec(name=f"openai-test-{name}", type=type_, dataset=Target(f"{__name__}:samples", {"name": name}),
-                    metrics=(Target("gapbench.metrics.topk:TopKAccuracy", {"k": [1]}),))
-
-
 def _run(task, model, **kw):
     cap = Capture()
     out = run_task(task, model, metric=cap, cache=False, show_progress=False, **kw)
@@ -160,7 +128,7 @@ def test_chat_sends_text_and_png_images_and_returns_the_text(server, monkeypatch
              for i, im in enumerate(imgs)]
     model = load_model("openai:vlm", base_url=url(server), api_key_env="GAPBENCH_TEST_KEY",
                        prompt_template="Q: {text}", max_tokens=3)
-    preds, _ = _run(_task("chat", "spectrogram-mcq", items), model, batch_size=2)
+    preds, _ = _run(memory_task('openai', "chat", "spectrogram-mcq", items), model, batch_size=2)
     for i, (p, im) in enumerate(zip(preds, imgs)):
         assert p.raw == f"Q: word{i} | {im.shape[0]}x20x3,{im.shape[0]}x7x3 | t=0.0"
     assert set(server.auth) == {"Bearer sk-test"}
@@ -183,14 +151,14 @@ def test_transcription_posts_multipart_wav_at_the_clip_rate(server, monkeypatch)
     clips = [np.zeros(8000 + 100 * i, np.float32) for i in range(3)]
     items = [Sample(f"u{i}", Audio(c, 8000), "x") for i, c in enumerate(clips)]
     model = load_model("openai:whisper-1", base_url=url(server), language="en")
-    preds, _ = _run(_task("asr", "asr", items), model, batch_size=3)
+    preds, _ = _run(memory_task('openai', "asr", "asr", items), model, batch_size=3)
     assert [p.text for p in preds] == [f"frames {c.size} rate 8000 lang en" for c in clips]
     assert set(server.auth) == {None}  # no key in the environment, no header
 
 
 def test_429_is_retried_after_backoff(server):
     model = load_model("openai:flaky", base_url=url(server), backoff=0.01)
-    preds, _ = _run(_task("flaky", "spectrogram-mcq", [Sample("a", ChatMessage("hi"), "A")]), model)
+    preds, _ = _run(memory_task('openai', "flaky", "spectrogram-mcq", [Sample("a", ChatMessage("hi"), "A")]), model)
     assert preds[0].raw.startswith("hi |") and server.calls["flaky"] == 2
 
 
@@ -222,7 +190,7 @@ def test_malformed_json_and_4xx_are_one_line_without_retry(server):
 def test_one_bad_answer_is_skipped_not_the_batch(server):
     items = [Sample("good", ChatMessage("ok"), "A"), Sample("bad", ChatMessage("poison"), "A")]
     model = load_model("openai:vlm", base_url=url(server))
-    preds, out = _run(_task("mixed", "spectrogram-mcq", items), model, batch_size=2, on_error="skip")
+    preds, out = _run(memory_task('openai', "mixed", "spectrogram-mcq", items), model, batch_size=2, on_error="skip")
     assert [p.raw.split(" |")[0] for p in preds] == ["ok"]
     assert [s.sample_id for s in out.clean.skipped] == ["bad"]
     assert "choices[0].message.content" in out.clean.skipped[0].reason
