@@ -30,6 +30,21 @@ class Audio:
     def channels(self) -> int:
         return 1 if self.samples.ndim == 1 else int(self.samples.shape[1])
 
+    def mono(self, sample_rate: int | None = None) -> np.ndarray:
+        """Float64 mono in [-1, 1] (channels averaged; integer PCM scaled by its full scale),
+        resampled with soxr (HQ) when ``sample_rate`` differs: what a model that wants one rate needs."""
+        x = np.asarray(self.samples)
+        if np.issubdtype(x.dtype, np.integer):
+            x = x.astype(np.float64) / float(np.iinfo(x.dtype).max + 1)
+        x = x.astype(np.float64)
+        if x.ndim == 2:
+            x = x.mean(axis=1)
+        if sample_rate is not None and self.sample_rate != sample_rate and x.size:
+            import soxr
+
+            x = soxr.resample(x, self.sample_rate, sample_rate, quality="HQ")
+        return x
+
 
 @dataclass(frozen=True)
 class ChatMessage:

@@ -36,17 +36,7 @@ def to_mono16k(audio: Audio) -> np.ndarray:
     """Float64 mono at 16 kHz (channels averaged; integer PCM scaled by full scale; soxr resampling)."""
     if not isinstance(audio, Audio):
         raise InputError(None, "diarizer input", "gapbench Audio", type(audio).__name__)
-    x = np.asarray(audio.samples)
-    if np.issubdtype(x.dtype, np.integer):
-        x = x.astype(np.float64) / float(np.iinfo(x.dtype).max + 1)
-    x = x.astype(np.float64)
-    if x.ndim == 2:
-        x = x.mean(axis=1)
-    if audio.sample_rate != SAMPLE_RATE and x.size:
-        import soxr
-
-        x = soxr.resample(x, audio.sample_rate, SAMPLE_RATE, quality="HQ")
-    return x
+    return audio.mono(SAMPLE_RATE)
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:

@@ -62,19 +62,9 @@ def to_pcm16(audio: Audio, floor: float = DEFAULT_FLOOR, seed: int = 0) -> np.nd
     """
     if not isinstance(audio, Audio):
         raise InputError(None, "pocketsphinx input", "gapbench Audio", type(audio).__name__)
-    x = np.asarray(audio.samples)
-    if np.issubdtype(x.dtype, np.integer):
-        x = x.astype(np.float64) / float(np.iinfo(x.dtype).max + 1)
-    x = x.astype(np.float64)
-    if x.ndim == 2:
-        x = x.mean(axis=1)
-    if x.size == 0:
+    if np.asarray(audio.samples).size == 0:
         raise InputError(None, "pocketsphinx input", "a non-empty clip", "0 samples")
-    if audio.sample_rate != SAMPLE_RATE:
-        import soxr
-
-        x = soxr.resample(x, audio.sample_rate, SAMPLE_RATE, quality="HQ")
-    y = x * 32767.0
+    y = audio.mono(SAMPLE_RATE) * 32767.0
     if floor > 0:
         y = y + np.random.default_rng(seed).normal(0.0, floor, size=y.shape)
     return np.clip(np.round(y), -32768, 32767).astype(np.int16)
