@@ -32,7 +32,7 @@ def test_score_wer_json_equals_jiwer(refdata: Path, capsys: pytest.CaptureFixtur
     refs, hyps = [p["ref"] for p in pairs], [p["hyp"] for p in pairs]
     o = jiwer.process_words(refs, hyps)
     m = payload["metrics"]
-    assert list(m) == ["wer", "substitutions", "deletions", "insertions", "hits"]
+    assert list(m) == ["wer", "mer", "wil", "wip", "substitutions", "deletions", "insertions", "hits"]
     assert m["wer"]["value"] == pytest.approx(jiwer.wer(refs, hyps), abs=1e-15)
     lo, hi = m["wer"]["ci95"]
     assert lo < m["wer"]["value"] < hi

@@ -15,7 +15,7 @@ from gapbench.core.predictions import Transcript
 from gapbench.errors import InputError
 from gapbench.metrics.intervals import paired_ratio_test, ratio_interval
 from gapbench.metrics.wer import WERMetric, tokenize
-from gapbench.scoring.text import compare_wer, score_wer
+from gapbench.scoring.text import compare_wer, score_cer, score_wer
 
 
 def _pairs(refdata: Path) -> list[dict]:
@@ -126,3 +126,25 @@ def test_compare_matches_scores_and_paired_test(refdata: Path, tmp_path: Path) -
 def test_tokenize_equals_jiwer_default_transforms(text: str) -> None:
     assert tokenize(text, "word") == jiwer.transformations.wer_default(text)[0]
     assert tokenize(text, "char") == jiwer.transformations.cer_default(text)[0]
+
+
+@pytest.mark.parametrize("normalizer", ["none", "whisper"])
+def test_mer_wil_wip_equal_jiwer(refdata: Path, normalizer: str) -> None:
+    """jiwer's other corpus measures, on the reference pairs and on the empty-side edge cases."""
+    from gapbench.text_normalizers.normalizers import get_normalizer
+
+    norm = get_normalizer(normalizer)
+    rows = [json.loads(x) for x in (refdata / "wer" / "pairs.jsonl").read_text().splitlines() if x.strip()]
+    refs, hyps = [norm(r["ref"]) for r in rows], [norm(r["hyp"]) for r in rows]
+    keep = [k for k, r in enumerate(refs) if r.strip()]
+    refs, hyps = [refs[k] for k in keep], [hyps[k] for k in keep]
+    res, o = score_wer(refs=refs, hyps=hyps, bootstrap=200), jiwer.process_words(refs, hyps)
+    for name in ("mer", "wil", "wip"):
+        assert res.metrics[name].value == pytest.approx(getattr(o, name), abs=1e-15)
+        lo, hi = res.metrics[name].ci95
+        assert 0.0 <= lo <= res.metrics[name].value <= hi <= 1.0
+    for r, h in ((["", ""], ["a b", ""]), (["", ""], ["", ""]), (["a b"], [""]), (["a b c"], ["a x c d"])):
+        got, want = score_wer(refs=r, hyps=h, ci=False), jiwer.process_words(r, h)
+        assert [got.metrics[k].value for k in ("mer", "wil", "wip")] == pytest.approx(
+            [want.mer, want.wil, want.wip])
+    assert "mer" not in score_cer(refs=refs, hyps=hyps, ci=False).metrics  # jiwer defines them for words

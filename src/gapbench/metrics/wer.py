@@ -14,6 +14,9 @@ Definitions (identical to jiwer 4, the field's library, which does the alignment
   hypothesis units are insertions and it adds 0 reference units; it is listed in the notes. When
   *every* reference is empty we follow jiwer 4: the rate is the insertion count (0 when every
   hypothesis is empty too), and a note says so. An empty hypothesis is all deletions.
+* For words, jiwer's other corpus measures from the same counts: MER = (S+D+I)/(H+S+D+I),
+  WIP = (H/N_ref)(H/N_hyp) with N_ref = H+S+D and N_hyp = H+S+I, WIL = 1 - WIP (Morris, Maier &
+  Green 2004), with jiwer's conventions when a side is empty.
 * The 95% interval resamples utterances (the component base's bootstrap of (errors, units)).
 
 Per-utterance records: ``{"sample_id", "ref_units", "substitutions", "deletions", "insertions",
@@ -28,7 +31,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from gapbench.core.metric import COUNT, FRACTION_DOWN, ComponentMetric, check_batch
+from gapbench.core.metric import COUNT, FRACTION_DOWN, FRACTION_UP, ComponentMetric, check_batch
 from gapbench.core.results import ScoreResult
 from gapbench.errors import InputError
 from gapbench.text_normalizers.normalizers import get_normalizer
@@ -100,7 +103,8 @@ class WERMetric(ComponentMetric):
         self.text_unit: Unit = unit
         self.normalizer = normalizer
         self.name = KIND[unit]
-        self.declared = {self.name: FRACTION_DOWN, **{c: COUNT for c in _COUNTS}}
+        extra = {"mer": FRACTION_DOWN, "wil": FRACTION_DOWN, "wip": FRACTION_UP} if unit == "word" else {}
+        self.declared = {self.name: FRACTION_DOWN, **extra, **{c: COUNT for c in _COUNTS}}
         self._normalize = get_normalizer(normalizer)
 
     def config(self) -> dict[str, Any]:
@@ -129,10 +133,15 @@ class WERMetric(ComponentMetric):
         with np.errstate(divide="ignore", invalid="ignore"):
             # jiwer 4: with no reference units at all, the rate is the insertion count
             rate = np.where(den > 0, (s + d + i) / np.where(den > 0, den, 1), i)
-        return {self.name: rate.astype(float), "substitutions": s, "deletions": d, "insertions": i, "hits": h}
+        out: dict[str, np.ndarray] = {self.name: rate.astype(float)}
+        if self.text_unit == "word":
+            out.update(_information_measures(s, d, i, h))
+        return {**out, "substitutions": s, "deletions": d, "insertions": i, "hits": h}
 
     def interval_names(self, names: Sequence[str]) -> list[str]:
-        return [self.name] if self.table()[:, [0, 1, 3]].sum() > 0 else []
+        if self.table()[:, [0, 1, 3]].sum() == 0:
+            return []
+        return [n for n in (self.name, "mer", "wil", "wip") if n in names]
 
     def records(self, rows: np.ndarray) -> list[dict[str, Any]]:
         return [{"sample_id": uid, "ref_units": int(h + s + d), "substitutions": int(s), "deletions": int(d),
@@ -150,6 +159,19 @@ class WERMetric(ComponentMetric):
         result.info.update({"normalizer": self.normalizer, f"reference_{units}": h + s + d,
                             f"hypothesis_{units}": h + s + i, "errors": s + d + i})
         result.notes.extend(empty_reference_notes(self, rows, result.info))
+
+
+def _information_measures(s: np.ndarray, d: np.ndarray, i: np.ndarray, h: np.ndarray) -> dict[str, np.ndarray]:
+    """jiwer's MER, WIL and WIP from summed counts (its rules when the reference has no word: MER
+    0 and WIP 1 if the hypothesis is empty too, else MER 1 and WIP 0)."""
+    n_ref, n_hyp, all_ = h + s + d, h + s + i, h + s + d + i
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mer = np.where(all_ > 0, (s + d + i) / np.where(all_ > 0, all_, 1), 0.0)
+        both = (n_ref > 0) & (n_hyp > 0)
+        recall, precision = h / np.where(n_ref > 0, n_ref, 1), h / np.where(n_hyp > 0, n_hyp, 1)
+        wip = np.where(both, recall * precision, np.where((n_ref == 0) & (n_hyp == 0), 1.0, 0.0))
+    mer = np.where(n_ref == 0, np.where(n_hyp == 0, 0.0, 1.0), mer)
+    return {"mer": mer.astype(float), "wil": (1.0 - wip).astype(float), "wip": wip.astype(float)}
 
 
 def empty_reference_notes(metric: WERMetric, rows: np.ndarray, info: dict[str, Any]) -> list[str]:
