@@ -37,12 +37,12 @@ def fmt_ci(mv: MetricValue) -> str:
 
 
 def console() -> Any:
-    """A rich console for results; 120 columns when stdout is not a terminal (logs, pipes)."""
+    """A rich console for results; 140 columns when stdout is not a terminal (logs, pipes)."""
     from rich.console import Console
 
     c = Console(soft_wrap=True, highlight=False)
     if not c.is_terminal:
-        c = Console(soft_wrap=True, width=120, highlight=False)
+        c = Console(soft_wrap=True, width=140, highlight=False)
     return c
 
 

@@ -12,8 +12,14 @@ import typer
 from gapbench.cli.options import BootstrapOpt, FormatOpt, OutputFormat, SeedOpt, StoreOpt
 
 
+def _latency_text(latency: dict[str, Any] | None) -> str:
+    """The clean cell's end-to-end p50 per sample (from the run that computed it when cached)."""
+    p50 = ((latency or {}).get("end_to_end") or {}).get("p50")
+    return "" if p50 is None else f"{1000 * p50:.1f} ms"
+
+
 def suite_table(outcomes: list[Any], title: str) -> Any:
-    """One table for the whole suite: job, cell, metric, value, 95% CI, run id."""
+    """One table for the whole suite: job, cell, metric, value, 95% CI, latency, run id."""
     from rich.markup import escape
     from rich.table import Table
 
@@ -21,11 +27,11 @@ def suite_table(outcomes: list[Any], title: str) -> Any:
 
     table = Table(title=title, title_justify="left")
     for col, justify in (("job", "left"), ("cell", "left"), ("metric", "left"), ("value", "right"),
-                         ("95% CI", "right"), ("run id", "left")):
+                         ("95% CI", "right"), ("p50/sample", "right"), ("run id", "left")):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for o in outcomes:
         if o.error:
-            table.add_row(escape(o.name), "", "[red]error[/red]", "", "", escape(o.error))
+            table.add_row(escape(o.name), "", "[red]error[/red]", "", "", "", escape(o.error))
             continue
         first = True
         for r in o.document.results:
@@ -34,7 +40,7 @@ def suite_table(outcomes: list[Any], title: str) -> Any:
                 if o.show is not None and name not in o.show:
                     continue
                 table.add_row(escape(o.name) if first else "", cell, name, fmt_value(mv), fmt_ci(mv),
-                              o.document.run_id if first else "")
+                              _latency_text(o.document.latency) if first else "", o.document.run_id if first else "")
                 first, cell = False, ""
     return table
 
