@@ -193,6 +193,14 @@ def print_block(block: dict[str, Any]) -> None:
         con.print("  " + ", ".join(f"{k}={_short(v)}" for k, v in step.items()))
     if block.get("max_qps") is not None:
         con.print(f"max QPS with p99 <= bound: {block['max_qps']:.2f}")
+    hw = block.get("hardware") or {}
+    if hw:
+        epq = hw.get("energy_j_per_query")
+        gpu = hw.get("gpu_memory_peak_mb")
+        na = hw.get("not_available") or {}
+        con.print("energy: " + (f"{epq:.4f} J/query ({', '.join(hw.get('energy_sources') or [])})" if epq is not None
+                                else na.get("cpu_energy", "not available here"))
+                  + "; GPU memory: " + (f"{gpu:.1f} MB" if gpu is not None else na.get("gpu_memory", "n/a")))
     con.print("VALID" if block["valid"] else "INVALID: " + "; ".join(block["invalid_reasons"]))
     print_notes(list(block.get("notes") or []))
 

@@ -89,7 +89,7 @@ def provenance() -> dict[str, Any]:
         "software": {"python": sys.version.split()[0], "platform": platform.platform(), "numpy": numpy.__version__,
                      "gapbench": gb_version},
         "peak_rss_mb": rss_kb / 1024.0,
-        "energy": "not available here (no RAPL/NVML probe yet)",
+        "energy": "see latency.hardware (RAPL powercap / NVML, read around the measured window)",
         "clock": "time.perf_counter_ns",
     }
 
