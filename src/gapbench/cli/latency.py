@@ -138,6 +138,12 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
         from gapbench.cli.render import err_console
 
         print_block(doc.latency or {})
+        if doc.results:
+            from gapbench.cli.render import console
+
+            m = doc.results[0].metrics
+            console().print(f"accuracy (same run, {doc.results[0].n} samples): " +
+                            ", ".join(f"{k}={v.value:.4f}" for k, v in m.items() if v.value is not None), markup=False)
         err_console().print(f"{doc.task} x {doc.model}; model load {doc.latency.get('load_ms', 0):.1f} ms",
                             markup=False)
 

@@ -1,7 +1,8 @@
 """``gapbench latency`` as a library call: a task and a model -> a latency run document.
 
-The document is a :class:`~gapbench.core.run_document.RunDocument` with ``kind="latency"``, no
-``results`` (quality is not scored here) and the scenario's block (:mod:`gapbench.latency.report`)
+The document is a :class:`~gapbench.core.run_document.RunDocument` with ``kind="latency"``, one
+clean ``results`` entry when the task has labels (the scenario's own predictions scored by the
+task's metrics, :mod:`gapbench.latency.accuracy`) and the scenario's block (:mod:`gapbench.latency.report`)
 as ``latency``; ``spec`` holds the scenario settings, ``provenance`` the model's load time, the
 machine and the software that produced the figures.
 """
@@ -17,6 +18,7 @@ from typing import Any
 
 from gapbench.core.run_document import DatasetInfo, RunDocument, dataset_fingerprint
 from gapbench.core.task import get_task
+from gapbench.latency.accuracy import score_queries
 from gapbench.latency.scenarios import ScenarioRun, ScenarioSettings, SystemUnderTest, load_pool, run_scenario
 from gapbench.models.base import ModelAdapter
 
@@ -60,8 +62,12 @@ def run_latency(task: str, model: str | ModelAdapter | Callable[[list[Any]], Any
     else:
         run = run_scenario(sut, pool, settings, decode_s=decode_s, after=after)
     run.block["load_ms"] = load_ms
+    acc = score_queries(spec, run.load.records if run.load is not None else [], seed=settings.seed)
+    run.block["notes"] += acc.notes
+    run.records = acc.records
     doc = RunDocument(
-        task=spec.name, model=adapter.name, results=[], kind="latency",
+        task=spec.name, model=adapter.name, results=[acc.entry] if acc.entry is not None else [], kind="latency",
+        metric_info=acc.metric_info,
         dataset=DatasetInfo(spec.name, len(pool), dataset_fingerprint(s.key for s in pool),
                             {"dataset": spec.dataset.target, **{k: str(v) for k, v in spec.dataset.args.items()}}),
         latency=run.block,

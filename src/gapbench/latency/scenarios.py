@@ -218,6 +218,7 @@ class ScenarioRun:
     block: dict[str, Any]
     load: LoadResult | None = None
     steps: list[dict[str, Any]] = field(default_factory=list)
+    records: list[Any] = field(default_factory=list)  # per-sample rows (SampleRecord) once scored
 
 
 def run_scenario(sut: SystemUnderTest, pool: Sequence[Sample], settings: ScenarioSettings, *,
