@@ -190,9 +190,10 @@ def _app():
     return app
 
 
-def test_cli_single_stream_on_digits_json():
+def test_cli_single_stream_on_digits_json(tmp_path):
     res = CliRunner().invoke(_app(), ["latency", "--task", "digits", "--scenario", "single-stream",
-                                      "--min-queries", "60", "--min-duration", "0", "--format", "json"])
+                                      "--min-queries", "60", "--min-duration", "0", "--format", "json",
+                                      "--store", f"sqlite:///{tmp_path / 'r.db'}", "--out", str(tmp_path)])
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     from gapbench.core.run_document import RunDocument

@@ -14,6 +14,7 @@ import resource
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from gapbench.core.run_document import DatasetInfo, RunDocument, dataset_fingerprint
@@ -72,9 +73,33 @@ def run_latency(task: str, model: str | ModelAdapter | Callable[[list[Any]], Any
                             {"dataset": spec.dataset.target, **{k: str(v) for k, v in spec.dataset.args.items()}}),
         latency=run.block,
         spec={"task": spec.name, "model": adapter.name, "limit": limit, "engine": engine, **settings.to_json()},
-        provenance=provenance(),
+        provenance={**provenance(), "model_fingerprint": adapter.fingerprint()},
     )
     return doc, run
+
+
+def run_latency_and_save(task: str, model: str | ModelAdapter | Callable[[list[Any]], Any] | None,
+                         settings: ScenarioSettings, *, store_url: str | None = None,
+                         out_dir: str | os.PathLike[str] = "gapbench-out", **kw: Any) -> tuple[RunDocument, Path]:
+    """What ``gapbench latency`` does: run, then store the run like every other run.
+
+    The run gets an id and the common provenance (``core.provenance.collect_provenance``; the
+    latency-specific machine facts stay under ``provenance["latency"]``); ``<out_dir>/<run_id>.json``
+    is written first (:func:`gapbench.runner.local.write_document`), then the document and its
+    per-sample accuracy rows go to the store (:func:`gapbench.runner.local.save_to_store`), so a
+    store failure is one :class:`~gapbench.store.StoreError` line naming the JSON already written.
+    """
+    from gapbench.core.provenance import collect_provenance, new_run_id
+    from gapbench.runner.local import save_to_store, write_document
+
+    doc, run = run_latency(task, model, settings, **kw)
+    doc.run_id = new_run_id()
+    fingerprint = doc.provenance.get("model_fingerprint")
+    doc.provenance = {**collect_provenance(seed=settings.seed, config=doc.spec or {}, model_fingerprint=fingerprint),
+                      "latency": doc.provenance}
+    json_path = write_document(doc.to_json(), Path(out_dir) / f"{doc.run_id}.json")
+    save_to_store(doc, list(run.records), store_url, json_path)
+    return doc, json_path
 
 
 def provenance() -> dict[str, Any]:
@@ -100,4 +125,4 @@ def provenance() -> dict[str, Any]:
     }
 
 
-__all__ = ["provenance", "run_latency"]
+__all__ = ["provenance", "run_latency", "run_latency_and_save"]
