@@ -190,15 +190,18 @@ def _app():
     return app
 
 
-def test_cli_single_stream_on_digits_json():
+def test_cli_single_stream_on_digits_json(tmp_path):
     res = CliRunner().invoke(_app(), ["latency", "--task", "digits", "--scenario", "single-stream",
-                                      "--min-queries", "60", "--min-duration", "0", "--format", "json"])
+                                      "--min-queries", "60", "--min-duration", "0", "--format", "json",
+                                      "--store", f"sqlite:///{tmp_path / 'r.db'}", "--out", str(tmp_path)])
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     from gapbench.core.run_document import RunDocument
 
     assert RunDocument.from_json(doc).to_json()["latency"] == doc["latency"]  # the typed document round-trips
-    assert doc["kind"] == "latency" and doc["task"] == "digits" and doc["results"] == []
+    assert doc["kind"] == "latency" and doc["task"] == "digits"
+    assert len(doc["results"]) == 1 and RunDocument.from_json(doc).clean() is not None  # accuracy of the same run
+    assert 0 < doc["results"][0]["metrics"]["top1"]["value"] <= 1
     lat = doc["latency"]
     assert set(lat["end_to_end"]) >= {"p50_ms", "p90_ms", "p99_ms", "mean_ms", "count"}
     assert lat["end_to_end"]["count"] == 60 and lat["scenario"] == "single-stream"

@@ -4,11 +4,12 @@ from __future__ import annotations
 import json
 import re
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from gapbench.cli.options import FormatOpt, OutputFormat, SeedOpt
+from gapbench.cli.options import FormatOpt, OutputFormat, SeedOpt, StoreOpt
 
 SCENARIO_HELP = ("single-stream (one sample per query, closed loop; p90), multi-stream (N samples per query; p99), "
                  "server (Poisson arrivals at --qps, open loop; valid if p99 <= --latency-bound), "
@@ -98,6 +99,10 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
         log_dir: Annotated[str, typer.Option("--log-dir", metavar="DIR", help="--engine loadgen: where the "
                                              "MLPerf logs go")] = "gapbench-out/mlperf-logs",
         seed: SeedOpt = 0,
+        store: StoreOpt = None,
+        out: Annotated[Path, typer.Option("--out", "-o", metavar="DIR",
+                                          help="directory for <run_id>.json (written before the store)")
+                       ] = Path("gapbench-out"),
         fmt: FormatOpt = OutputFormat.table,
     ) -> None:
         """Latency and throughput of the whole pipeline under MLPerf LoadGen scenarios (no response cache)."""
@@ -128,17 +133,26 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
             find_max_qps=find_max, batch_sizes=parse_batch_sizes(batch_sizes), workers=workers,
             warmup_queries=warmup, seed=seed, early_stopping=not no_early_stopping,
         ).check()
-        from gapbench.latency.run import run_latency
+        from gapbench.latency.run import run_latency_and_save
 
-        doc, _ = run_latency(task, model, settings, limit=limit, show_progress=fmt != OutputFormat.json,
-                             engine=engine, log_dir=log_dir)
+        doc, json_path = run_latency_and_save(task, model, settings, store_url=store, out_dir=out, limit=limit,
+                                              show_progress=fmt != OutputFormat.json, engine=engine, log_dir=log_dir)
         if fmt == OutputFormat.json:
             sys.stdout.write(json.dumps(doc.to_json()) + "\n")
             return
         from gapbench.cli.render import err_console
 
         print_block(doc.latency or {})
-        err_console().print(f"{doc.task} x {doc.model}; model load {doc.latency.get('load_ms', 0):.1f} ms",
+        if doc.results:
+            from gapbench.cli.render import console
+
+            m = doc.results[0].metrics
+            console().print(f"accuracy (same run, {doc.results[0].n} samples): " +
+                            ", ".join(f"{k}={v.value:.4f}" for k, v in m.items() if v.value is not None), markup=False)
+        from gapbench.store import masked_url, resolve_url
+
+        err_console().print(f"{doc.task} x {doc.model}; model load {doc.latency.get('load_ms', 0):.1f} ms; "
+                            f"JSON written to {json_path}; saved to the store at {masked_url(resolve_url(store))}",
                             markup=False)
 
 
@@ -193,6 +207,14 @@ def print_block(block: dict[str, Any]) -> None:
         con.print("  " + ", ".join(f"{k}={_short(v)}" for k, v in step.items()))
     if block.get("max_qps") is not None:
         con.print(f"max QPS with p99 <= bound: {block['max_qps']:.2f}")
+    hw = block.get("hardware") or {}
+    if hw:
+        epq = hw.get("energy_j_per_query")
+        gpu = hw.get("gpu_memory_peak_mb")
+        na = hw.get("not_available") or {}
+        con.print("energy: " + (f"{epq:.4f} J/query ({', '.join(hw.get('energy_sources') or [])})" if epq is not None
+                                else na.get("cpu_energy", "not available here"))
+                  + "; GPU memory: " + (f"{gpu:.1f} MB" if gpu is not None else na.get("gpu_memory", "n/a")))
     con.print("VALID" if block["valid"] else "INVALID: " + "; ".join(block["invalid_reasons"]))
     print_notes(list(block.get("notes") or []))
 

@@ -84,6 +84,7 @@ class QueryRecord:
     durations: list[float | None] = field(default_factory=list)  # media seconds of its samples
     error: str | None = None
     completed: bool = False
+    outcome: Any = None  # the pipeline's Outcome (predictions, references), scored after the run
 
     @property
     def latency_s(self) -> float:

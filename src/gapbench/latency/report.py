@@ -18,6 +18,9 @@ One shape (``RunDocument(kind="latency").latency``; times in milliseconds)::
     sweep               offline: one {batch_size, samples_per_s, ...} per batch size;
                         server --find-max-qps: one {qps, valid, p99_ms, ...} per step; max_qps
     notes               [str]
+    hardware            (latency/hardware.py) {energy_j, cpu_energy_j, gpu_energy_j, energy_j_per_query,
+                        energy_j_per_sample, energy_sources, gpu_memory_peak_mb, gpu_memory_source,
+                        not_available: {what: reason}}; None figures always come with their reason
 
 Percentiles: ``numpy.percentile(method="linear")`` (Hyndman & Fan type 7), the same definition as
 :mod:`gapbench.latency.stats`; :func:`percentile_nearest_rank` gives the nearest-rank value

@@ -1,7 +1,8 @@
 """``gapbench latency`` as a library call: a task and a model -> a latency run document.
 
-The document is a :class:`~gapbench.core.run_document.RunDocument` with ``kind="latency"``, no
-``results`` (quality is not scored here) and the scenario's block (:mod:`gapbench.latency.report`)
+The document is a :class:`~gapbench.core.run_document.RunDocument` with ``kind="latency"``, one
+clean ``results`` entry when the task has labels (the scenario's own predictions scored by the
+task's metrics, :mod:`gapbench.latency.accuracy`) and the scenario's block (:mod:`gapbench.latency.report`)
 as ``latency``; ``spec`` holds the scenario settings, ``provenance`` the model's load time, the
 machine and the software that produced the figures.
 """
@@ -13,10 +14,12 @@ import resource
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from gapbench.core.run_document import DatasetInfo, RunDocument, dataset_fingerprint
 from gapbench.core.task import get_task
+from gapbench.latency.accuracy import score_queries
 from gapbench.latency.scenarios import ScenarioRun, ScenarioSettings, SystemUnderTest, load_pool, run_scenario
 from gapbench.models.base import ModelAdapter
 
@@ -60,15 +63,43 @@ def run_latency(task: str, model: str | ModelAdapter | Callable[[list[Any]], Any
     else:
         run = run_scenario(sut, pool, settings, decode_s=decode_s, after=after)
     run.block["load_ms"] = load_ms
+    acc = score_queries(spec, run.load.records if run.load is not None else [], seed=settings.seed)
+    run.block["notes"] += acc.notes
+    run.records = acc.records
     doc = RunDocument(
-        task=spec.name, model=adapter.name, results=[], kind="latency",
+        task=spec.name, model=adapter.name, results=[acc.entry] if acc.entry is not None else [], kind="latency",
+        metric_info=acc.metric_info,
         dataset=DatasetInfo(spec.name, len(pool), dataset_fingerprint(s.key for s in pool),
                             {"dataset": spec.dataset.target, **{k: str(v) for k, v in spec.dataset.args.items()}}),
         latency=run.block,
         spec={"task": spec.name, "model": adapter.name, "limit": limit, "engine": engine, **settings.to_json()},
-        provenance=provenance(),
+        provenance={**provenance(), "model_fingerprint": adapter.fingerprint()},
     )
     return doc, run
+
+
+def run_latency_and_save(task: str, model: str | ModelAdapter | Callable[[list[Any]], Any] | None,
+                         settings: ScenarioSettings, *, store_url: str | None = None,
+                         out_dir: str | os.PathLike[str] = "gapbench-out", **kw: Any) -> tuple[RunDocument, Path]:
+    """What ``gapbench latency`` does: run, then store the run like every other run.
+
+    The run gets an id and the common provenance (``core.provenance.collect_provenance``; the
+    latency-specific machine facts stay under ``provenance["latency"]``); ``<out_dir>/<run_id>.json``
+    is written first (:func:`gapbench.runner.local.write_document`), then the document and its
+    per-sample accuracy rows go to the store (:func:`gapbench.runner.local.save_to_store`), so a
+    store failure is one :class:`~gapbench.store.StoreError` line naming the JSON already written.
+    """
+    from gapbench.core.provenance import collect_provenance, new_run_id
+    from gapbench.runner.local import save_to_store, write_document
+
+    doc, run = run_latency(task, model, settings, **kw)
+    doc.run_id = new_run_id()
+    fingerprint = doc.provenance.get("model_fingerprint")
+    doc.provenance = {**collect_provenance(seed=settings.seed, config=doc.spec or {}, model_fingerprint=fingerprint),
+                      "latency": doc.provenance}
+    json_path = write_document(doc.to_json(), Path(out_dir) / f"{doc.run_id}.json")
+    save_to_store(doc, list(run.records), store_url, json_path)
+    return doc, json_path
 
 
 def provenance() -> dict[str, Any]:
@@ -89,9 +120,9 @@ def provenance() -> dict[str, Any]:
         "software": {"python": sys.version.split()[0], "platform": platform.platform(), "numpy": numpy.__version__,
                      "gapbench": gb_version},
         "peak_rss_mb": rss_kb / 1024.0,
-        "energy": "not available here (no RAPL/NVML probe yet)",
+        "energy": "see latency.hardware (RAPL powercap / NVML, read around the measured window)",
         "clock": "time.perf_counter_ns",
     }
 
 
-__all__ = ["provenance", "run_latency"]
+__all__ = ["provenance", "run_latency", "run_latency_and_save"]

@@ -27,6 +27,7 @@ from typing import Any
 
 from gapbench.core.sample import Sample
 from gapbench.errors import InputError
+from gapbench.latency.hardware import HardwareProbe
 from gapbench.latency.loadgen import LoadResult, QueryRecord, closed_loop, now_ns, open_loop, poisson_schedule
 from gapbench.latency.report import scenario_block
 from gapbench.latency.stages import STAGES
@@ -170,10 +171,13 @@ class SystemUnderTest:
         self.pipe = Pipeline(self.view or bound, task_type, cache=None, extract=extract,
                              num_classes=num_classes, on_error="skip")
         self.task_type = task_type
+        self.served: list[int] = []  # samples per served query (list.append is atomic across workers)
 
     def serve(self, samples: Sequence[Sample], rec: QueryRecord) -> None:
         """Run one query through the pipeline; fill the record's stages, first result and error."""
         out = self.pipe.process(samples)
+        rec.outcome = out
+        self.served.append(len(samples))
         if self.view is not None:
             rec.first_ns = self.view.take_first_ns()
         if out.skipped:
@@ -214,17 +218,27 @@ class ScenarioRun:
     block: dict[str, Any]
     load: LoadResult | None = None
     steps: list[dict[str, Any]] = field(default_factory=list)
+    records: list[Any] = field(default_factory=list)  # per-sample rows (SampleRecord) once scored
 
 
 def run_scenario(sut: SystemUnderTest, pool: Sequence[Sample], settings: ScenarioSettings, *,
-                 decode_s: Sequence[float] = (), after: Callable[[QueryRecord], None] | None = None) -> ScenarioRun:
-    """Warm up, then run ``settings.scenario`` on the pool; one validated block."""
+                 decode_s: Sequence[float] = (), after: Callable[[QueryRecord], None] | None = None,
+                 probe: HardwareProbe | None = None) -> ScenarioRun:
+    """Warm up, then run ``settings.scenario`` on the pool; one validated block.
+
+    ``probe`` (energy, GPU memory) is read after the warm-up and after the last measured query; its
+    figures go in the block's ``hardware`` entry, energy divided by every query served in between
+    (all the steps of a sweep or a QPS search).
+    """
     settings.check()
     sc = settings.scenario
     per_query = settings.samples_per_query if sc == "multi-stream" else 1
     queries = make_queries(pool, per_query)
     warm = closed_loop(sut.serve, queries, min_queries=settings.warmup_queries) if settings.warmup_queries else None
     image = sut.task_type in IMAGE_TYPES
+    probe = probe if probe is not None else HardwareProbe()
+    probe.start()
+    served_before = len(sut.served)
     if sc == "offline":
         run = _offline(sut, pool, settings, decode_s, image)
     elif sc == "server" and settings.find_max_qps:
@@ -237,6 +251,9 @@ def run_scenario(sut: SystemUnderTest, pool: Sequence[Sample], settings: Scenari
                                min_duration_s=settings.min_duration_s, after=after)
         run = ScenarioRun(scenario_block(sc, settings.to_json(), load, sample_decode_s=decode_s,
                                          target_percentile=TARGET_PERCENTILE[sc], image_task=image), load)
+    reading = probe.stop()
+    served = sut.served[served_before:]
+    run.block["hardware"] = reading.block(len(served), sum(served))
     run.block["warmup_queries"] = len(warm.records) if warm else 0
     run.block["warmup_s"] = warm.duration_s if warm else 0.0
     if sut.view is None:
