@@ -77,3 +77,13 @@ def test_real_time_factor_from_durations():
     # only the sample with a known duration counts: (0.5 + 0.0005) / 2.0
     assert rep.real_time_factor == pytest.approx(0.5005 / 2.0)
     assert summarize([b0, _batch(1, 2, 0, 1.0, 2.0)], t_start=0.0).real_time_factor is None
+
+
+def test_rtfx_is_audio_over_model_time():
+    """Open ASR Leaderboard: audio seconds / (preprocess + inference + postprocess) seconds."""
+    b0 = _batch(0, 2, load=0.0, infer=0.2, t_done=1.0, durations=[1.0, 1.0])  # warm-up, dropped
+    b1 = _batch(1, 2, load=0.5, infer=0.2, t_done=2.0, pre=[0.01, 0.03], durations=[2.0, 4.0])
+    rep = summarize([b0, b1], warmup_batches=1, t_start=0.0)
+    model_s = 0.2 + 0.01 + 0.03 + 2 * 0.0005  # decode (load) is not model time
+    assert rep.rtfx == pytest.approx(6.0 / model_s)
+    assert rep.to_json()["rtf"] == pytest.approx(model_s / 6.0)

@@ -205,3 +205,7 @@ def test_snr_curve_and_the_snr_where_wer_doubles(tmp_path) -> None:
     assert curve["snr_at_doubling_db"] == snr_at_doubling(curve["snr_db"], curve["value"], curve["clean"])
     fam = res.document.summary["families"]["noise"]
     assert fam["auc_over"] == "snr from -5 to 30"
+    for entry in res.document.to_json()["results"]:  # every cell carries its own latency block
+        lat = entry["latency"]
+        assert lat["rtfx"] > 0 and lat["rtf"] == pytest.approx(1 / lat["rtfx"])
+        assert set(lat["stages"]) == {"decode", "shift", "preprocess", "inference", "postprocess", "transport"}

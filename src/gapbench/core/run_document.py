@@ -116,9 +116,10 @@ class ResultEntry:
     n_computed: int = 0
     notes: list[str] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)  # {sample_id, reason}
+    latency: dict[str, Any] | None = None  # this cell's own latency block
 
     _KEYS = ("shift", "severity", "params", "metrics", "n", "n_cached", "n_computed", "notes",
-             "n_skipped", "skipped")
+             "n_skipped", "skipped", "latency")
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -137,6 +138,8 @@ class ResultEntry:
         if self.skipped:
             out["n_skipped"] = len(self.skipped)
             out["skipped"] = list(self.skipped)
+        if self.latency is not None:
+            out["latency"] = self.latency
         return out
 
     @classmethod
@@ -164,6 +167,7 @@ class ResultEntry:
             n_computed=int(data.get("n_computed") or 0),
             notes=[str(x) for x in data.get("notes") or []],
             skipped=list(data.get("skipped") or []),
+            latency=data.get("latency") if isinstance(data.get("latency"), Mapping) else None,
         )
 
 

@@ -16,6 +16,9 @@ Definitions (all times in seconds; stage names in :mod:`gapbench.latency.stages`
   dropped the clock starts at the start of the run.
 * ``real_time_factor`` = sum of end-to-end times / sum of media durations, for samples whose
   ``meta["duration"]`` (seconds) is known; below 1 is faster than real time.
+* ``rtfx`` = sum of media durations / sum of model time (preprocess + inference + postprocess:
+  feature extraction through decoding, the Open ASR Leaderboard's definition), over the same
+  samples after warm-up; ``rtf`` = 1 / ``rtfx``.
 * Warm-up: the first ``warmup_batches`` batches the model actually computed are dropped from every
   statistic (JIT, caches, lazy init); the output says how many samples were dropped. When the run
   computed no more batches than that, nothing is dropped and a note says so.
@@ -100,6 +103,7 @@ class LatencyReport:
     warmup_samples_dropped: int
     cached_samples: int = 0
     from_cache: bool = False
+    rtfx: float | None = None
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -111,6 +115,8 @@ class LatencyReport:
             "batch_latency": self.batch_latency.to_json(),
             "throughput_samples_per_s": self.throughput,
             "real_time_factor": self.real_time_factor,
+            "rtfx": self.rtfx,
+            "rtf": None if not self.rtfx else 1.0 / self.rtfx,
             "measured_samples": self.measured_samples,
             "warmup_batches": self.warmup_batches,
             "warmup_samples_dropped": self.warmup_samples_dropped,
@@ -160,8 +166,14 @@ def summarize(batches: list[BatchTiming], *, warmup_batches: int = 1, t_start: f
     durs = [(d, float(e)) for b, e_block in zip(computed, _split(e2e, computed))
             for d, e in zip(b.durations or [None] * b.n, e_block)]
     known = [(d, e) for d, e in durs if d is not None and d > 0]
+    rtfx = None
     if known:
         rtf = sum(e for _, e in known) / sum(d for d, _ in known)
+        model = sum((cat[s] for s in ("preprocess", "inference", "postprocess")), np.zeros(n))
+        durations = np.array([d if d is not None and d > 0 else 0.0 for d, _ in durs])
+        with_audio = durations > 0
+        model_s = float(model[with_audio].sum())
+        rtfx = float(durations[with_audio].sum()) / model_s if model_s > 0 else None
 
     if not computed:
         notes.append("no samples were computed in this run: no latency measured")
@@ -176,6 +188,7 @@ def summarize(batches: list[BatchTiming], *, warmup_batches: int = 1, t_start: f
         warmup_samples_dropped=sum(b.n for b in dropped),
         cached_samples=cached_samples,
         from_cache=from_cache,
+        rtfx=rtfx,
         notes=notes,
     )
 

@@ -67,7 +67,7 @@ class CellResult:
             metrics=dict(self.score.metrics), shift=self.cell.shift, severity=self.cell.severity,
             params=dict(self.cell.params), groups=dict(self.score.groups), n=len(self.records),
             n_cached=self.n_cached, n_computed=self.n_computed, notes=list(self.score.notes),
-            skipped=[s.to_json() for s in self.skipped],
+            skipped=[s.to_json() for s in self.skipped], latency=self.latency.to_json(),
         )
 
 
