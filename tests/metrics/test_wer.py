@@ -10,28 +10,13 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from wer_ref import ADVERSARIAL, load_pairs
 
 from gapbench.core.predictions import Transcript
 from gapbench.errors import InputError
 from gapbench.metrics.intervals import paired_ratio_test, ratio_interval
 from gapbench.metrics.wer import WERMetric, tokenize
 from gapbench.scoring.text import compare_wer, score_cer, score_wer
-
-
-def _pairs(refdata: Path) -> list[dict]:
-    return [json.loads(x) for x in (refdata / "wer" / "pairs.jsonl").read_text().splitlines() if x]
-
-
-ADVERSARIAL = [
-    ("the cat sat", ""),  # empty hypothesis: all deletions
-    ("   ", "   "),  # whitespace-only reference and hypothesis
-    ("a\tb  c", "a b c"),  # tab not separated by jiwer's default transform
-    ("  multiple   spaces  here ", "multiple spaces here"),
-    ("naïve café 😀 日本語", "naive café 😀 日本 語"),
-    ("Hello World", "hello world"),
-    ("one", "one two three four"),
-    ("x\u00a0y z", "x y z"),  # no-break space
-]
 
 
 def test_bootstrap_interval(refdata: Path) -> None:
@@ -99,7 +84,7 @@ def test_metric_update_accepts_transcripts_and_rejects_bad() -> None:
 
 
 def test_compare_matches_scores_and_paired_test(refdata: Path, tmp_path: Path) -> None:
-    pairs = _pairs(refdata)
+    pairs = load_pairs(refdata)
     a_path = refdata / "wer" / "pairs.jsonl"
     b_path = tmp_path / "b.jsonl"  # system B: reference-perfect on every 3rd utterance, shuffled order
     rows = [{**p, "hyp": p["ref"] if i % 3 == 0 else p["hyp"]} for i, p in enumerate(pairs)]

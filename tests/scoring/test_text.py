@@ -8,19 +8,16 @@ import jiwer
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from wer_ref import ADVERSARIAL, load_pairs
 
 from gapbench.data.text_pairs import TextPair
 from gapbench.errors import InputError
 from gapbench.scoring.text import compare_cer, compare_wer, score_cer, score_wer
 
 
-def _pairs(refdata: Path) -> list[dict]:
-    return [json.loads(x) for x in (refdata / "wer" / "pairs.jsonl").read_text().splitlines() if x]
-
-
 def _normalized(refdata: Path, normalizer: str) -> tuple[list[str], list[str]]:
     """Expected normalised texts from an independent source per normaliser."""
-    pairs = _pairs(refdata)
+    pairs = load_pairs(refdata)
     if normalizer == "whisper":  # openai-whisper's own output, stored with the reference data
         rows = [json.loads(x) for x in (refdata / "wer" / "normalized.jsonl").read_text().splitlines() if x]
         return [r["ref_norm"] for r in rows], [r["hyp_norm"] for r in rows]
@@ -58,7 +55,7 @@ def test_reference_pairs_equal_jiwer(refdata: Path, normalizer: str, unit: str) 
     assert result.info["normalizer"] == normalizer
     # per-utterance records equal jiwer run on each utterance alone
     process = jiwer.process_words if unit == "word" else jiwer.process_characters
-    for rec, r, h, p in list(zip(result.records, refs, hyps, _pairs(refdata)))[::7]:
+    for rec, r, h, p in list(zip(result.records, refs, hyps, load_pairs(refdata)))[::7]:
         o = process(r, h)
         assert rec["sample_id"] == p["id"]
         assert (rec["substitutions"], rec["deletions"], rec["insertions"], rec["hits"]) == (
@@ -70,18 +67,6 @@ def test_reference_pairs_equal_jiwer(refdata: Path, normalizer: str, unit: str) 
 def test_corpus_rate_is_not_mean_of_utterance_rates() -> None:
     r = score_wer([("a b c d", "a b c d"), ("x", "y")], ci=False)
     assert r.metrics["wer"].value == pytest.approx(1 / 5)  # the mean of utterance WERs is 0.5
-
-
-ADVERSARIAL = [
-    ("the cat sat", ""),  # empty hypothesis: all deletions
-    ("   ", "   "),  # whitespace-only reference and hypothesis
-    ("a\tb  c", "a b c"),  # tab not separated by jiwer's default transform
-    ("  multiple   spaces  here ", "multiple spaces here"),
-    ("naïve café 😀 日本語", "naive café 😀 日本 語"),
-    ("Hello World", "hello world"),
-    ("one", "one two three four"),
-    ("x\u00a0y z", "x y z"),  # no-break space
-]
 
 
 @pytest.mark.parametrize("unit", ["word", "char"])
@@ -133,7 +118,7 @@ def test_all_references_empty_follows_jiwer(pairs: list[tuple[str, str]]) -> Non
 
 
 def test_input_sources_agree(refdata: Path, tmp_path: Path) -> None:
-    pairs = _pairs(refdata)[:50]
+    pairs = load_pairs(refdata)[:50]
     ref = tmp_path / "ref.txt"
     hyp = tmp_path / "hyp.txt"
     ref.write_text("".join(f"{p['id']} {p['ref']}\n" for p in pairs))

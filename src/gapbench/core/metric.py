@@ -240,5 +240,4 @@ def _scalar(v: Any) -> float | int:
     """Counts stay integers; everything else is a float."""
     if isinstance(v, (np.integer, int)) and not isinstance(v, bool):
         return int(v)
-    f = float(v)
-    return f
+    return float(v)

@@ -38,8 +38,7 @@ The interval rule (one rule for every bootstrap family, :func:`bootstrap_interva
   are left out (the bootstrap conditional on the statistic being defined).
 * **Plain percentile** (:func:`percentile_intervals`: same ``MIN_DISTINCT`` guard, linearly
   interpolated percentiles) remains for the paired difference (its interval is about a
-  difference, not an estimate with a range) and for the legacy :func:`bootstrap_ci` /
-  :func:`ratio_ci`, whose callers have no channel for a refusal reason. For a ratio of sums
+  difference, not an estimate with a range). For a ratio of sums
   (WER, DER) the bias is ``O(1/n)`` and BC and plain agree to within resampling noise; for means
   over classes whose membership changes between resamples (mIoU, COCO AP: a rare class that is
   absent from a resample leaves the mean) the plain interval can exclude the point value, which
@@ -233,21 +232,6 @@ def bootstrap_stats(
     return np.concatenate(parts, axis=0)
 
 
-def bootstrap_ci(
-    n: int,
-    statistic: Callable[[np.ndarray], np.ndarray],
-    resamples: int = DEFAULT_RESAMPLES,
-    seed: int = DEFAULT_SEED,
-) -> np.ndarray | None:
-    """95% percentile interval(s) of ``statistic``; ``None`` when ``n < MIN_UNITS``.
-
-    Returns shape ``(2,)`` for a scalar statistic, ``(2, m)`` for ``m`` statistics at once.
-    """
-    if n < MIN_UNITS or resamples <= 0:
-        return None
-    return percentile_interval(bootstrap_stats(n, statistic, resamples, seed))
-
-
 def bootstrap_intervals(
     n: int,
     statistic: Callable[[np.ndarray], np.ndarray],
@@ -281,19 +265,6 @@ def ratio_interval(
     num = np.asarray(numerators, dtype=float)
     den = np.asarray(denominators, dtype=float)
     return bootstrap_intervals(len(num), lambda c: safe_ratio(c @ num, c @ den), resamples, seed)
-
-
-def ratio_ci(
-    numerators: np.ndarray,
-    denominators: np.ndarray,
-    resamples: int = DEFAULT_RESAMPLES,
-    seed: int = DEFAULT_SEED,
-) -> tuple[float, float] | None:
-    """Interval of ``sum(num) / sum(den)`` resampling units (e.g. errors / reference words)."""
-    num = np.asarray(numerators, dtype=float)
-    den = np.asarray(denominators, dtype=float)
-    ci = bootstrap_ci(len(num), lambda c: safe_ratio(c @ num, c @ den), resamples, seed)
-    return None if ci is None else (float(ci[0]), float(ci[1]))
 
 
 def wilson_interval(successes: float, total: float, z: float = Z95) -> tuple[float, float] | None:

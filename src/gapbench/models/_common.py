@@ -110,26 +110,11 @@ def to_rgb_uint8(image: Any, who: str) -> np.ndarray:
 
 
 def audio_mono(audio: Any, rate: int, who: str) -> np.ndarray:
-    """``Audio`` -> mono float32 at ``rate`` Hz.
-
-    Channels are averaged (the documented down-mix); integer PCM is scaled by its type's range;
-    resampling is polyphase (``scipy.signal.resample_poly``, Kaiser window), exact for integer ratios.
-    """
+    """``Audio`` -> mono float32 at ``rate`` Hz (:meth:`gapbench.core.media.Audio.mono`: channels
+    averaged, integer PCM scaled by its type's range, soxr resampling), refusing what is not a clip."""
     if not isinstance(audio, Audio):
         raise InputError(who, None, "an Audio input (samples, sample_rate)", type(audio).__name__)
-    x = np.asarray(audio.samples)
-    if np.issubdtype(x.dtype, np.integer):
-        x = x.astype(np.float32) / float(np.iinfo(x.dtype).max + 1)
-    x = x.astype(np.float32)
-    if x.ndim == 2:
-        x = x.mean(axis=1)
-    if x.ndim != 1 or x.size == 0:
-        raise InputError(who, None, "a non-empty mono or (n, channels) clip", f"shape {x.shape}")
-    if audio.sample_rate != rate:
-        from math import gcd
-
-        from scipy.signal import resample_poly
-
-        g = gcd(int(audio.sample_rate), int(rate))
-        x = resample_poly(x, rate // g, int(audio.sample_rate) // g).astype(np.float32)
-    return x
+    shape = np.asarray(audio.samples).shape
+    if len(shape) not in (1, 2) or not shape[0]:
+        raise InputError(who, None, "a non-empty mono or (n, channels) clip", f"shape {shape}")
+    return audio.mono(rate).astype(np.float32)
