@@ -82,13 +82,13 @@ def main() -> None:
     args = ap.parse_args()
     import numpy as np
 
-    from gapbench.spectro.tts import synthesize
+    from gapbench.spectro.build import synthesize_word
     from gapbench.spectro.words import select_words
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         words = select_words(args.clips)
-        np.savez(root / "clips.npz", **{w: synthesize(w)[0] for w in words})
+        np.savez(root / "clips.npz", **{w: synthesize_word(w)[0] for w in words})
         rows = {}
         for name, code in (("numpy->PIL (gapbench)", OURS), ("matplotlib specshow", MPL)):
             out = root / name.split()[0].replace(">", "")

@@ -64,14 +64,14 @@ def test_natural_speech_folder(tmp_path: Path) -> None:
     import numpy as np
     import soundfile as sf
 
-    from gapbench.spectro.tts import synthesize
+    from gapbench.spectro.build import synthesize_word
     from gapbench.spectro.words import select_words
 
     rec = tmp_path / "rec"
     rec.mkdir()
     words = select_words(40, pool=3000)
     for w in words:  # stand-in recordings: another voice, float WAV at 16 kHz
-        y, sr = synthesize(w, "en-us+f3")
+        y, sr = synthesize_word(w, "en-us+f3")
         sf.write(rec / f"{w}.wav", y[::2] / 32768.0 * 0.5, sr // 2, subtype="FLOAT")
     sf.write(rec / "zzqx.wav", np.zeros(800), 16000)
     m = build(BuildParams(audio_dir=str(rec), seed=1), tmp_path / "out", workers=1)

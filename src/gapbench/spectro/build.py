@@ -9,9 +9,12 @@ Layout of a build directory::
 
 ``seed`` decides the splits, distractor tie-breaks, the spoken member (debiased design) and the
 option order, so a build is bit-reproducible: same parameters + same packages -> same bytes (the
-manifest's checksums show it). Words are synthesised and rendered in ``workers`` processes (espeak
-keeps global state, so processes, not threads); a TTS failure is recorded with its reason and the
-build continues without that item.
+manifest's checksums show it). Speech comes from the one espeak-ng source,
+:func:`gapbench.speech.tts.synthesize_pcm`, which speaks every word on a fresh library instance, so
+a word's audio (and pictures) depend on the word, the voice and the seed alone -- not on the
+number of workers, the chunking or what was spoken before. Words are synthesised and rendered in
+``workers`` forked processes (espeak-ng's globals are process-wide, so processes, not threads); a
+TTS failure is recorded with its reason and the build continues without that item.
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ import hashlib
 import json
 import os
 import wave
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,9 +30,11 @@ from typing import Any
 from gapbench.spectro.distractors import DESIGNS, SPLITS, arrange, assign_split, option_sets
 from gapbench.spectro.phonemes import PED_KINDS, ipa_string, ped, segments
 from gapbench.spectro.render import RenderParams, indexed_png_bytes, spectrogram_levels, waveform_levels
-from gapbench.spectro.tts import DEFAULT_PITCH, DEFAULT_RATE, DEFAULT_VOICE, engine_version, synthesize
 
 LABELS = "ABCDEFGH"
+DEFAULT_VOICE = "en-us"
+DEFAULT_RATE = 150  # words per minute: espeak-ng's default is 175; a little slower for isolated words
+DEFAULT_PITCH = 50  # espeak-ng's 0..99 scale, its default
 BUILD_VERSION = 1  # bump when the item format or a rule changes: cached builds are then rebuilt
 
 
@@ -126,11 +131,19 @@ def _recording(path: str) -> tuple[Any, int]:
     return np.clip(np.round(mono * 32767), -32768, 32767).astype(np.int16), int(sr)
 
 
+def synthesize_word(word: str, voice: str = DEFAULT_VOICE, rate: int = DEFAULT_RATE,
+                    pitch: int = DEFAULT_PITCH) -> tuple[Any, int]:
+    """``word`` spoken by espeak-ng: ``(int16 samples, 22,050 Hz)``, exactly as synthesised (seed 0)."""
+    from gapbench.speech.tts import Voice, synthesize_pcm
+
+    return synthesize_pcm(word, Voice(voice, int(rate), int(pitch)), seed=0)
+
+
 def render_word(word: str, out: str, voice: str, rate: int, pitch: int, render: RenderParams,
                 recording: str | None = None) -> tuple[str, dict[str, str] | None, str | None]:
     """Synthesise (or read ``recording``) and render one word into ``out``: ``(word, {relpath: sha256}, error)``."""
     try:
-        samples, sr = _recording(recording) if recording else synthesize(word, voice, rate, pitch)
+        samples, sr = _recording(recording) if recording else synthesize_word(word, voice, rate, pitch)
         files = {
             f"audio/{word}.wav": _wav_bytes(samples, sr),
             f"spectrogram/{word}.png": indexed_png_bytes(spectrogram_levels(samples, render), render.colormap,
@@ -153,7 +166,7 @@ def _render_chunk(args: tuple[list[str], str, str, int, int, RenderParams, dict[
     return [render_word(w, out, voice, rate, pitch, render, recordings.get(w)) for w in words]
 
 
-CHUNK = 16  # words per fresh process: fixed, so the bytes do not depend on the number of workers
+CHUNK = 32  # words per task sent to a worker (bytes do not depend on it: every word is synthesised fresh)
 
 
 def _warm() -> None:
@@ -165,24 +178,22 @@ def _warm() -> None:
     spectrogram_db(np.zeros(256, dtype=np.int16))
 
 
-def _fresh_processes(workers: int) -> Any:
-    """A pool whose every chunk runs in a new process whose espeak-ng engine was never used.
-
-    espeak-ng's output depends on what the process synthesised before (see
-    :mod:`gapbench.spectro.tts`), so each fixed chunk of words starts from a fresh engine: a fork of
-    this process when it never started espeak-ng (cheap: librosa is warmed first and inherited),
-    else a spawned interpreter.
-    """
+def _pool(workers: int) -> Any:
+    """Worker processes: forks of this (warmed) process where the platform allows, else spawned."""
     import multiprocessing as mp
 
-    from gapbench.spectro.tts import engine_started
+    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+    return mp.get_context(method).Pool(max(1, workers))
 
-    if engine_started():
-        ctx = mp.get_context("spawn")
-    else:
-        _warm()
-        ctx = mp.get_context("fork")
-    return ctx.Pool(max(1, workers), maxtasksperchild=1)
+
+def _run_chunks(jobs: list[Any], workers: int) -> Iterator[list[tuple[str, dict[str, str] | None, str | None]]]:
+    """Rendered chunks in job order: in this process for one worker (same bytes), else a pool."""
+    _warm()
+    if workers <= 1:
+        yield from map(_render_chunk, jobs)
+        return
+    with _pool(workers) as pool:
+        yield from pool.imap(_render_chunk, jobs)
 
 
 def plan_items(params: BuildParams) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
@@ -244,15 +255,14 @@ def build(params: BuildParams, out: str | os.PathLike[str], *, workers: int = 2,
     chunks = [spoken[i:i + CHUNK] for i in range(0, len(spoken), CHUNK)]
     recordings = recorded_words(params.audio_dir) if params.audio_dir else {}
     jobs = [(c, str(out), params.voice, params.rate, params.pitch, params.render, recordings) for c in chunks]
-    with _fresh_processes(workers) as pool:
-        for chunk in pool.imap(_render_chunk, jobs):
-            for word, sums, err in chunk:
-                if err is not None:
-                    bad[word] = err
-                else:
-                    checksums.update(sums or {})
-            if on_progress:
-                on_progress(len(chunk))
+    for chunk in _run_chunks(jobs, workers):
+        for word, sums, err in chunk:
+            if err is not None:
+                bad[word] = err
+            else:
+                checksums.update(sums or {})
+        if on_progress:
+            on_progress(len(chunk))
     failures += [{"word": w, "reason": f"TTS/rendering failed: {r}"} for w, r in sorted(bad.items())]
     items = [it for it in items if it["word"] not in bad]
     lines = "".join(json.dumps(it, ensure_ascii=False, sort_keys=True) + "\n" for it in items)
@@ -260,12 +270,18 @@ def build(params: BuildParams, out: str | os.PathLike[str], *, workers: int = 2,
     checksums["items.jsonl"] = hashlib.sha256(lines.encode()).hexdigest()
     manifest = {
         "benchmark": "spectro (Loakman, Lin & James 2025, arXiv 2511.13225)",
-        "params": params.to_json(), "engine": engine_version(), "items": len(items),
+        "params": params.to_json(), "engine": _engine_versions(), "items": len(items),
         "splits": {s: sum(it["split"] == s for it in items) for s in SPLITS},
         "failures": failures, "files": dict(sorted(checksums.items())),
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return manifest
+
+
+def _engine_versions() -> dict[str, str]:
+    from gapbench.speech.tts import generator_versions
+
+    return generator_versions()
 
 
 def default_build_root() -> Path:
