@@ -124,6 +124,9 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
         = False,
         circular: Annotated[bool, typer.Option("--circular", help="also ask every option rotation; "
                                                                   "circular_accuracy = right under all")] = False,
+        scoring: Annotated[str, typer.Option("--scoring", help="generate (then extract the letter) or loglik "
+                                                               "(hf: models: the most likely option text)")]
+        = "generate",
         no_cache: Annotated[bool, typer.Option("--no-cache", help="do not reuse or store responses")] = False,
         save: Annotated[bool, typer.Option("--save", help="also save every run (JSON in --runs-dir, then the "
                                                           "store), grouped by the eval_id")] = False,
@@ -142,7 +145,7 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
         try:
             doc, outcomes = evaluate(data, model, conditions=condition or CONDITIONS, split=split, blank=blank,
                                      limit=limit, cache=not no_cache, bootstrap=bootstrap, circular=circular,
-                                     hints=hints)
+                                     hints=hints, scoring=scoring)
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from None
         emit(doc, fmt, out, lambda: console().print(results_table(doc)))
