@@ -174,7 +174,9 @@ class PocketSphinxASR(ModelAdapter):
                     phones = (lexicon or {}).get(w)
                     if not phones:
                         continue
-                    d.add_word(w, phones, True)
+                    # update=False: rebuilding the active search (the full LM's) takes ~1 s; the
+                    # grammar added below is compiled against the dictionary as it is then
+                    d.add_word(w, phones, False)
                 known.append(w)
             if not known:
                 return None

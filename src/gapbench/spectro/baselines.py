@@ -32,6 +32,7 @@ from gapbench.spectro.distractors import centrality_pick, unit_hash
 
 PAD_S = 0.25  # seconds of silence (then noise) added at each end: 62% -> 87% on 300 items, no answer 13% -> 0%
 
+_UNIT_PREFIX = "unit_"
 _ASR: Any = None
 _ASR_LOCK = threading.Lock()
 _HEARD: dict[str, int | None] = {}
@@ -43,6 +44,13 @@ class _CMULexicon(Mapping[str, str]):
     def __getitem__(self, word: str) -> str:
         from gapbench.spectro.phonemes import cmu_dict
 
+        if word.startswith(_UNIT_PREFIX):  # a phone / diphone item's option: its own ARPAbet phones
+            from gapbench.spectro.units import phones_of
+
+            phones = phones_of(word[len(_UNIT_PREFIX):])
+            if phones is None:
+                raise KeyError(word)
+            return " ".join(phones)
         prons = cmu_dict().get(word)
         if not prons:
             raise KeyError(word)
@@ -74,11 +82,15 @@ def recognize_choice(samples: np.ndarray, rate: int, options: Sequence[str]) -> 
     """Index of the option pocketsphinx hears in the clip (grammar = the options), or None."""
     from gapbench.core.media import Audio
     from gapbench.models.pocketsphinx_asr import DEFAULT_FLOOR, to_pcm16
+    from gapbench.spectro.units import phones_of
 
     pcm = to_pcm16(Audio(np.asarray(samples), int(rate)), floor=DEFAULT_FLOOR, pad_s=PAD_S)
-    heard = _asr().recognize_one_of(pcm, options, lexicon=_CMULexicon())
-    low = [o.lower() for o in options]
-    return low.index(heard) if heard in low else None
+    # phone units (``B-AA``) get decoder words of their own: ``b`` or ``ah`` are also English words
+    # in pocketsphinx's dictionary, pronounced as letters / interjections
+    units = all(phones_of(o) is not None and not o.islower() for o in options)
+    names = [(_UNIT_PREFIX + o if units else o).lower() for o in options]
+    heard = _asr().recognize_one_of(pcm, names, lexicon=_CMULexicon())
+    return names.index(heard) if heard in names else None
 
 
 class BaselineModel(ModelAdapter):

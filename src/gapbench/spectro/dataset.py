@@ -85,7 +85,8 @@ class SpectroSamples(Sequence[Sample]):
         labels = "ABCDEFGH"[:n]
         segs_in = it.get("options_segments") or []
         segs = tuple(tuple(segs_in[j]) for j in order) if segs_in else ()
-        msg = SpectroMessage(render_prompt(self.condition, shown, labels, self.prompt, self.hints), images,
+        msg = SpectroMessage(render_prompt(self.condition, shown, labels, self.prompt, self.hints,
+                                           it.get("unit", "word")), images,
                              options=tuple(words), segments=segs, labels=labels,
                              choices=tuple(shown if self.kind == "graphemic" else (f"/{x}/" for x in shown)),
                              audio=str(self.root / it["audio"]), image_digest=_digest(images))

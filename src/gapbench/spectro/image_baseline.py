@@ -59,7 +59,11 @@ def template(word: str, voice: str, params: RenderParams) -> np.ndarray:
     key = (word, voice, params)
     with _LOCK:
         if key not in _TEMPLATES:
-            samples, _ = synthesize_word(word, voice)
+            from gapbench.spectro.units import phones_of
+
+            # phone / diphone items' options are ARPAbet ids (upper case), spoken through phoneme input
+            unit = "phone" if phones_of(word) is not None and not word.islower() else "word"
+            samples, _ = synthesize_word(word, voice, unit=unit)
             _TEMPLATES[key] = column_features(spectrogram_levels(samples, params))
         return _TEMPLATES[key]
 

@@ -40,6 +40,7 @@ from gapbench.errors import ModelError
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _CHARS_UTF8 = 1
+_PHONEME_INPUT = 0x100  # espeakPHONEMES: ``[[...]]`` in the text is read as espeak phoneme mnemonics
 _PARAM_RATE, _PARAM_PITCH = 1, 3
 _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
 _LOCK = threading.Lock()
@@ -103,7 +104,7 @@ class _Engine:
             self._chunks.append(np.ctypeslib.as_array(wav, shape=(n,)).copy())
         return 0
 
-    def synth(self, text: str, voice: Voice, seed: int = 0) -> np.ndarray:
+    def synth(self, text: str, voice: Voice, seed: int = 0, phonemes: bool = False) -> np.ndarray:
         lib = self.lib
         # espeak-ng's breath noise uses its own generator *and* libc rand(): reseed both per utterance
         # so the output is a function of (text, voice, seed) alone, whatever was synthesised before
@@ -116,7 +117,8 @@ class _Engine:
         self._chunks = []
         raw = text.encode("utf-8") + b"\0"
         buf = ctypes.create_string_buffer(raw)
-        rc = lib.espeak_Synth(buf, len(raw), 0, 0, 0, _CHARS_UTF8, None, None)
+        flags = _CHARS_UTF8 | (_PHONEME_INPUT if phonemes else 0)
+        rc = lib.espeak_Synth(buf, len(raw), 0, 0, 0, flags, None, None)
         if rc != 0:
             raise ModelError(f"espeak-ng could not synthesise {text[:40]!r} (error {rc})")
         lib.espeak_Synchronize()
@@ -152,8 +154,12 @@ def _private_library() -> str:
     return _PRIVATE[pid]
 
 
-def synthesize_pcm(text: str, voice: Voice = Voice(), seed: int = 0) -> tuple[np.ndarray, int]:
+def synthesize_pcm(text: str, voice: Voice = Voice(), seed: int = 0, phonemes: bool = False
+                   ) -> tuple[np.ndarray, int]:
     """``text`` spoken by ``voice`` as espeak-ng made it: ``(int16 samples, native rate)`` (22,050 Hz).
+
+    ``phonemes``: read ``[[...]]`` in ``text`` as espeak phoneme mnemonics (``[[b'A:]]``), e.g.
+    to speak single phones.
 
     A fresh library instance speaks it (see the module docstring), so the bytes depend on
     ``(text, voice, seed)`` alone. Raises :class:`~gapbench.errors.ModelError` for an unknown voice
@@ -162,7 +168,7 @@ def synthesize_pcm(text: str, voice: Voice = Voice(), seed: int = 0) -> tuple[np
     with _LOCK:
         eng = _Engine(_private_library())
         try:
-            return eng.synth(text, voice, seed), eng.native_rate
+            return eng.synth(text, voice, seed, phonemes), eng.native_rate
         finally:
             eng.close()
 
