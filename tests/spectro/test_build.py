@@ -48,6 +48,13 @@ def test_bit_reproducible(tmp_path: Path) -> None:
     assert a["files"] == b["files"]
     c = build(BuildParams(words=20, pool=5000, seed=4), tmp_path / "c", workers=2)
     assert c["files"]["items.jsonl"] != a["files"]["items.jsonl"]
+    # a word's files do not depend on what else the build speaks (a fresh espeak-ng instance per word)
+    d = build(BuildParams(words=9, pool=5000, seed=3), tmp_path / "d", workers=1)
+    shared = [f for f in d["files"] if f.startswith("audio/") and f in a["files"]]
+    assert len(shared) >= 5
+    for f in shared:
+        png = f.replace("audio/", "spectrogram/").replace(".wav", ".png")
+        assert d["files"][f] == a["files"][f] and d["files"][png] == a["files"][png], f
 
 
 def test_load_items_errors(tmp_path: Path) -> None:
