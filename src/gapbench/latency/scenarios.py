@@ -174,8 +174,16 @@ class SystemUnderTest:
         self.served: list[int] = []  # samples per served query (list.append is atomic across workers)
 
     def serve(self, samples: Sequence[Sample], rec: QueryRecord) -> None:
-        """Run one query through the pipeline; fill the record's stages, first result and error."""
+        """Run one query through the pipeline; fill the record's completion time, stages, first result
+        and error.
+
+        The query completes when the pipeline's last validated prediction exists (``BatchTiming.t_done``,
+        stamped right after postprocess and validation, on the ``perf_counter`` clock): the stage
+        arrays and the record's bookkeeping that follow are not part of its latency.
+        """
         out = self.pipe.process(samples)
+        if out.timing is not None:
+            rec.done_ns = round(out.timing.t_done * 1e9)
         rec.outcome = out
         self.served.append(len(samples))
         if self.view is not None:
