@@ -148,6 +148,7 @@ class LoadResult:
     interrupted: bool = False
     overloaded: bool = False  # the open loop gave up: queries waited longer than the abort limit
     unfinished: int = 0  # queries issued (or scheduled) that never ran
+    notes: list[str] = field(default_factory=list)  # what the report must say about how the run went
 
     @property
     def duration_s(self) -> float:

@@ -40,6 +40,9 @@ def run_latency(task: str, model: str | ModelAdapter | Callable[[list[Any]], Any
         raise InputError(None, "--engine", "gapbench or loadgen", engine)
     if engine == "loadgen" and settings.find_max_qps:
         raise InputError(None, "--find-max-qps", "--engine gapbench (LoadGen's own search is not wired)", engine)
+    if engine == "loadgen" and settings.sut != "thread":
+        raise InputError(None, "--sut", "thread with --engine loadgen (LoadGen issues from its own thread)",
+                         settings.sut)
     spec = get_task(task)
     target = model if model is not None else spec.default_model
     if target is None:
