@@ -223,6 +223,20 @@ def main(argv: list[str] | None = None) -> int:
               f"{delay.max() / 1e3:7.1f} us ({verdict(pct_us(delay, 99) <= 1000)}); inference p50 "
               f"{inf['p50_ms'] * 1e3:.0f} p99 {inf['p99_ms'] * 1e3:.0f} us; end-to-end p99 "
               f"{run.block['end_to_end']['p99_ms']:.3f} ms")
+    qps2 = 6 * a.qps
+    print(f"  two workers at {qps2:g} QPS (the spin model: only one runs at a time; a lower switch interval "
+          f"interleaves them)")
+    for label, kw in (("--sut thread", {}), ("--sut thread --switch-interval 0.2", {"switch_interval_ms": 0.2}),
+                      ("--sut process", {"sut": "process"})):
+        s = ScenarioSettings("server", min_queries=n, min_duration_s=0, qps=qps2, latency_bound_ms=100.0,
+                             warmup_queries=10, seed=a.seed, workers=2, **kw)
+        run = run_scenario(sut(spin), samples, s)
+        delay = np.array([r.issued_ns - r.scheduled_ns for r in run.load.records], dtype=np.int64)
+        inf = run.block["stages"]["inference"]
+        print(f"  {label:56s} issue p50 {pct_us(delay, 50):6.1f} p99 {pct_us(delay, 99):7.1f} max "
+              f"{delay.max() / 1e3:7.1f} us ({verdict(pct_us(delay, 99) <= 1000)}); inference p50 "
+              f"{inf['p50_ms'] * 1e3:.0f} p99 {inf['p99_ms'] * 1e3:.0f} us; end-to-end p99 "
+              f"{run.block['end_to_end']['p99_ms']:.3f} ms")
 
     # 4. harness overhead per query
     noop = model_fn(lambda i: 0)

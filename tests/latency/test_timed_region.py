@@ -214,3 +214,27 @@ def test_process_sut_failures_overload_crash_and_ctrl_c(monkeypatch):
 
 def test_query_record_defaults_leave_done_unset():
     assert QueryRecord(0, 1, 5).done_ns == 0  # closed/open loops stamp it when serve did not
+
+
+@pytest.mark.skipif(not process_sut.process_sut_available(), reason="needs the fork start method")
+def test_cli_server_with_a_process_sut_scores_and_stores(tmp_path):
+    import json
+
+    import typer
+    from typer.testing import CliRunner
+
+    from gapbench.cli import latency as cli_latency
+
+    app = typer.Typer()
+    cli_latency.register(app, typer.Typer(), typer.Typer())
+    app.command("noop")(lambda: None)  # a second command keeps "latency" a subcommand
+    res = CliRunner().invoke(app, ["latency", "--task", "digits", "--scenario", "server", "--qps", "300",
+                                   "--min-queries", "40", "--min-duration", "0", "--sut", "process",
+                                   "--no-early-stopping", "--latency-bound", "2s", "--format", "json",
+                                   "--store", f"sqlite:///{tmp_path / 'r.db'}", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    lat = doc["latency"]
+    assert lat["settings"]["sut"] == "process" and lat["queries"] == 40 and lat["unfinished"] == 0
+    assert doc["results"] and 0 < doc["results"][0]["metrics"]["top1"]["value"] <= 1
+    assert doc["provenance"]["latency"]["peak_rss_children_mb"] > 10

@@ -199,9 +199,12 @@ def open_loop(serve: Serve, queries: Sequence[Sequence[Any]], schedule_s: np.nda
     """Issue query ``i % len(queries)`` at ``start + schedule_s[i]``, whatever the system is doing.
 
     The issuer (this thread) only stamps the time and enqueues; ``workers`` threads serve the queue
-    (the system under test's own concurrency). The interpreter's thread switch interval is left at
-    its default (5 ms): lowering it to 0.2 ms doubled the server p99 on a loaded 2-CPU machine (a
-    forced GIL hand-off waits for the other thread to be scheduled). When a query has waited more
+    (the system under test's own concurrency). The issuer needs the GIL to stamp a query: a model
+    that holds it delays the issue by up to the interpreter's switch interval (5 ms by default). The
+    scenario can lower the interval for the run (``--switch-interval``; one worker: no measurable
+    cost to the service time; two GIL-holding workers: service p99 +25%) or serve in a separate
+    process (``--sut process``, :mod:`gapbench.latency.process_sut`); the fidelity benchmark
+    measures both. When a query has waited more
     than ``abort_after_s`` since its scheduled time before a worker picks it up, the run is
     *overloaded*: issuing stops and the remaining queries are counted as unfinished rather than waited
     for (a QPS the machine cannot sustain ends in bounded time and is reported as such).

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from gapbench.errors import InputError
-from gapbench.latency.loadgen import LoadResult, QueryRecord, now_ns, wait_until
+from gapbench.latency.loadgen import LoadResult, QueryRecord, collect_if_due, now_ns, wait_until
 
 _STOP = "stop"
 
@@ -48,6 +48,7 @@ def _child(sut: Any, queries: Sequence[Sequence[Any]], requests: Any, results: A
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     gc.freeze()  # what the fork inherited is never traversed again
+    gc.disable()  # collections run between queries (collect_if_due), not inside one
     inbox: queue.SimpleQueue[tuple[int, int] | None] = queue.SimpleQueue()
     send_lock = threading.Lock()
     stop = threading.Event()
@@ -77,6 +78,7 @@ def _child(sut: Any, queries: Sequence[Sequence[Any]], requests: Any, results: A
             if out is not None:  # the parent holds the samples: send their ids, not their inputs
                 out = replace(out, samples=[s.id for s in out.samples], timing=None)
             send((i, (rec.started_ns, rec.done_ns or t, rec.first_ns, rec.stages, rec.durations, rec.error, out)))
+            collect_if_due()
 
     threads = [threading.Thread(target=work, daemon=True) for _ in range(workers)]
     for th in threads:
@@ -124,16 +126,20 @@ def open_loop_process(sut: Any, queries: Sequence[Sequence[Any]], schedule_s: np
     records: list[QueryRecord] = []
     stop = threading.Event()
     notes: list[str] = []
-    if not res_r.poll(60) or res_r.recv() != "ready":
+    try:
+        ready = res_r.poll(60) and res_r.recv() == "ready"
+    except (EOFError, OSError):
+        ready = False
+    if not ready:
         proc.kill()
-        raise RuntimeError("the system-under-test process did not start")
+        raise RuntimeError(f"the system-under-test process did not start (exit code {proc.exitcode})")
 
     def read() -> None:
         by_sample: dict[int, dict[str, Any]] = {}
         while True:
             try:
                 msg = res_r.recv()
-            except (EOFError, OSError):
+            except Exception:  # noqa: BLE001 - EOF, a broken pipe, a message cut short by the child's death
                 notes.append(f"the system-under-test process ended early (exit code {proc.exitcode}); "
                              "its queries in flight are unfinished")
                 stop.set()
@@ -175,6 +181,9 @@ def open_loop_process(sut: Any, queries: Sequence[Sequence[Any]], schedule_s: np
         interrupted = True
         if records and not records[-1].issued_ns:
             records.pop()  # stamped but never sent
+    except BaseException:
+        proc.kill()
+        raise
     interrupted = _finish(proc, req_w, reader, interrupted)
     end = max([r.done_ns for r in records if r.completed] + [now_ns()])
     unfinished = sum(1 for r in records if not r.completed) + (len(offsets) - len(records))

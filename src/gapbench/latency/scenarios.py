@@ -10,7 +10,10 @@ their decode time is measured then and reported as the ``decode`` stage, outside
 * ``multi-stream``: ``samples_per_query`` samples per query (one model batch), closed loop -- the
   LoadGen >= v2.0 rule (the next query when the previous completes, no fixed interval). Metric: p99.
 * ``server``: one sample per query, Poisson arrivals at ``qps`` (seeded), open loop; valid iff
-  p99 <= ``latency_bound_ms``. ``find_max_qps`` searches the highest valid QPS.
+  p99 <= ``latency_bound_ms``. ``find_max_qps`` searches the highest valid QPS. ``sut="process"``
+  serves in a forked child so a model holding the GIL cannot delay the issuer
+  (:mod:`gapbench.latency.process_sut`); ``switch_interval_ms`` lowers the interpreter's GIL switch
+  interval for the run instead (restored after).
 * ``offline``: every sample at once, served in batches of each size in ``batch_sizes``; samples/s.
 
 Every closed/open-loop run lasts at least ``min_duration_s`` and ``min_queries``; the first
