@@ -176,9 +176,10 @@ def test_process_sut_failures_overload_crash_and_ctrl_c(monkeypatch):
         return _scores(batch)
 
     sched = np.arange(1, 17) * 0.002
-    res = open_loop_process(_sut(failing), queries, sched)
-    assert sum(r.completed for r in res.records) == 16 and sum(r.error is not None for r in res.records) == 2
-    assert all(isinstance(r.outcome.samples[0], Sample) for r in res.records if r.error is None)
+    for workers in (1, 2):
+        res = open_loop_process(_sut(failing), queries, sched, workers=workers)
+        assert sum(r.completed for r in res.records) == 16 and sum(r.error is not None for r in res.records) == 2
+        assert all(isinstance(r.outcome.samples[0], Sample) for r in res.records if r.error is None)
 
     res = open_loop_process(_sut(lambda b: (time.sleep(0.05), _scores(b))[1]), queries,
                             np.arange(1, 41) * 0.001, abort_after_s=0.1)

@@ -16,7 +16,7 @@ records from the results. Both ends read ``time.perf_counter_ns``, which on Linu
 
 Limits: needs the ``fork`` start method (Linux; macOS has it but Apple's libraries may not survive
 it); a model that initialised CUDA in the parent cannot run in a forked child (use ``--sut thread``).
-The child's memory is not in the parent's ``peak_rss_mb``.
+The child's peak memory is reported apart (``peak_rss_children_mb``, once it was joined).
 """
 from __future__ import annotations
 
@@ -33,8 +33,6 @@ import numpy as np
 from gapbench.errors import InputError
 from gapbench.latency.loadgen import LoadResult, QueryRecord, collect_if_due, now_ns, wait_until
 
-_STOP = "stop"
-
 
 def process_sut_available() -> bool:
     """Whether this platform can fork a system under test."""
@@ -42,14 +40,18 @@ def process_sut_available() -> bool:
 
 
 def _child(sut: Any, queries: Sequence[Sequence[Any]], requests: Any, results: Any, workers: int,
-           abort_ns: int | None) -> None:
-    """The child's loop: serve what arrives, send each query's record back; stop on ``None``."""
+           abort_ns: int | None, halt: Any) -> None:
+    """The child's loop: serve what arrives, send each query's record back; stop on ``None``.
+
+    One worker: this thread reads a request, serves it, reads the next (requests wait in the pipe,
+    needing no GIL). More: a reader thread feeds ``workers`` threads (which share this child's GIL).
+    ``halt`` (set by the parent on Ctrl-C) makes the queries not yet started be skipped.
+    """
     import queue
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     gc.freeze()  # what the fork inherited is never traversed again
     gc.disable()  # collections run between queries (collect_if_due), not inside one
-    inbox: queue.SimpleQueue[tuple[int, int] | None] = queue.SimpleQueue()
     send_lock = threading.Lock()
     stop = threading.Event()
 
@@ -57,43 +59,47 @@ def _child(sut: Any, queries: Sequence[Sequence[Any]], requests: Any, results: A
         with send_lock:
             results.send(msg)
 
-    def work() -> None:
-        while True:
-            item = inbox.get()
-            if item is None:
-                return
-            i, sched = item
-            rec = QueryRecord(i, len(queries[i % len(queries)]), sched)
-            rec.started_ns = now_ns()
-            if stop.is_set() or (abort_ns is not None and rec.started_ns - sched > abort_ns):
-                stop.set()
-                send((i, "aborted"))
-                continue
-            try:
-                sut.serve(queries[i % len(queries)], rec)
-            except BaseException as exc:  # noqa: BLE001 - recorded as this query's failure
-                rec.error = f"{type(exc).__name__}: {exc}"
-            t = now_ns()
-            out = rec.outcome
-            if out is not None:  # the parent holds the samples: send their ids, not their inputs
-                out = replace(out, samples=[s.id for s in out.samples], timing=None)
-            send((i, (rec.started_ns, rec.done_ns or t, rec.first_ns, rec.stages, rec.durations, rec.error, out)))
-            collect_if_due()
-
-    threads = [threading.Thread(target=work, daemon=True) for _ in range(workers)]
-    for th in threads:
-        th.start()
-    send("ready")
-    while True:
+    def work(i: int, sched: int) -> None:
+        rec = QueryRecord(i, len(queries[i % len(queries)]), sched)
+        rec.started_ns = now_ns()
+        if stop.is_set() or halt.is_set() or (abort_ns is not None and rec.started_ns - sched > abort_ns):
+            stop.set()
+            send((i, "aborted"))
+            return
         try:
-            msg = requests.recv()
+            sut.serve(queries[i % len(queries)], rec)
+        except BaseException as exc:  # noqa: BLE001 - recorded as this query's failure
+            rec.error = f"{type(exc).__name__}: {exc}"
+        t = now_ns()
+        out = rec.outcome
+        if out is not None:  # the parent holds the samples: send their ids, not their inputs
+            out = replace(out, samples=[s.id for s in out.samples], timing=None)
+        send((i, (rec.started_ns, rec.done_ns or t, rec.first_ns, rec.stages, rec.durations, rec.error, out)))
+        collect_if_due()
+
+    def receive() -> tuple[int, int] | None:
+        try:
+            msg: tuple[int, int] | None = requests.recv()
         except EOFError:
             msg = None
-        if msg is None:
-            break
-        if msg == _STOP:
-            stop.set()
-            continue
+        return msg
+
+    send("ready")
+    if workers == 1:
+        while (msg := receive()) is not None:
+            work(*msg)
+        send(None)
+        return
+    inbox: queue.SimpleQueue[tuple[int, int] | None] = queue.SimpleQueue()
+
+    def worker() -> None:
+        while (item := inbox.get()) is not None:
+            work(*item)
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(workers)]
+    for th in threads:
+        th.start()
+    while (msg := receive()) is not None:
         inbox.put(msg)
     for _ in threads:
         inbox.put(None)
@@ -118,7 +124,8 @@ def open_loop_process(sut: Any, queries: Sequence[Sequence[Any]], schedule_s: np
     req_r, req_w = ctx.Pipe(duplex=False)
     res_r, res_w = ctx.Pipe(duplex=False)
     abort_ns = None if abort_after_s is None else int(abort_after_s * 1e9)
-    proc = ctx.Process(target=_child, args=(sut, queries, req_r, res_w, workers, abort_ns), daemon=True,
+    halt = ctx.Event()
+    proc = ctx.Process(target=_child, args=(sut, queries, req_r, res_w, workers, abort_ns, halt), daemon=True,
                        name="gapbench-sut")
     proc.start()
     req_r.close()
@@ -184,7 +191,9 @@ def open_loop_process(sut: Any, queries: Sequence[Sequence[Any]], schedule_s: np
     except BaseException:
         proc.kill()
         raise
-    interrupted = _finish(proc, req_w, reader, interrupted)
+    if interrupted:
+        halt.set()
+    interrupted = _finish(proc, req_w, reader, halt)
     end = max([r.done_ns for r in records if r.completed] + [now_ns()])
     unfinished = sum(1 for r in records if not r.completed) + (len(offsets) - len(records))
     return LoadResult(records, start, end, interrupted=interrupted,
@@ -192,20 +201,18 @@ def open_loop_process(sut: Any, queries: Sequence[Sequence[Any]], schedule_s: np
                       notes=notes)
 
 
-def _finish(proc: Any, req_w: Any, reader: threading.Thread, interrupted: bool) -> bool:
-    """Tell the child to finish (after Ctrl-C: to skip what is queued), wait for it and the reader;
-    whether the run was interrupted (a Ctrl-C during the wait counts)."""
-    def tell(*msgs: Any) -> None:
-        try:
-            for m in msgs:
-                req_w.send(m)
-        except (BrokenPipeError, OSError):
-            pass
-
-    tell(*((_STOP, None) if interrupted else (None,)))
+def _finish(proc: Any, req_w: Any, reader: threading.Thread, halt: Any) -> bool:
+    """Tell the child to finish, wait for it and the reader; whether the run was interrupted (``halt``
+    set by a Ctrl-C while issuing, or a Ctrl-C during this wait, which stops waiting for the queries
+    in flight)."""
+    try:
+        req_w.send(None)
+    except OSError:
+        pass
+    interrupted = halt.is_set()
     try:
         reader.join()
-    except KeyboardInterrupt:  # a second Ctrl-C: stop waiting for the queries in flight
+    except KeyboardInterrupt:
         interrupted = True
         proc.kill()
         reader.join(10)
