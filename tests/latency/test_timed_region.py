@@ -239,3 +239,13 @@ def test_cli_server_with_a_process_sut_scores_and_stores(tmp_path):
     assert lat["settings"]["sut"] == "process" and lat["queries"] == 40 and lat["unfinished"] == 0
     assert doc["results"] and 0 < doc["results"][0]["metrics"]["top1"]["value"] <= 1
     assert doc["provenance"]["latency"]["peak_rss_children_mb"] > 10
+
+
+@pytest.mark.skipif(not process_sut.process_sut_available(), reason="needs the fork start method")
+def test_process_sut_applies_the_switch_interval_in_the_child_only():
+    before = sys.getswitchinterval()
+    s = ScenarioSettings("server", min_queries=5, min_duration_s=0, qps=200.0, warmup_queries=0, sut="process",
+                         switch_interval_ms=0.25, workers=2, early_stopping=False)
+    run = run_scenario(_sut(lambda batch: [[sys.getswitchinterval() * 1e3, 0.0] for _ in batch]), _pool(), s)
+    assert [r.outcome.predictions[0].scores[0] for r in run.load.records] == pytest.approx([0.25] * 5)
+    assert sys.getswitchinterval() == before

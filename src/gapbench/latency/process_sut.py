@@ -40,14 +40,19 @@ def process_sut_available() -> bool:
 
 
 def _child(sut: Any, queries: Sequence[Sequence[Any]], requests: Any, results: Any, workers: int,
-           abort_ns: int | None, halt: Any) -> None:
+           abort_ns: int | None, halt: Any, switch_interval_s: float | None) -> None:
     """The child's loop: serve what arrives, send each query's record back; stop on ``None``.
 
     One worker: this thread reads a request, serves it, reads the next (requests wait in the pipe,
     needing no GIL). More: a reader thread feeds ``workers`` threads (which share this child's GIL).
     ``halt`` (set by the parent on Ctrl-C) makes the queries not yet started be skipped.
+    ``switch_interval_s``: the child's GIL switch interval (how its workers take turns).
     """
     import queue
+    import sys
+
+    if switch_interval_s is not None:
+        sys.setswitchinterval(switch_interval_s)
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     gc.freeze()  # what the fork inherited is never traversed again
@@ -109,12 +114,13 @@ def _child(sut: Any, queries: Sequence[Sequence[Any]], requests: Any, results: A
 
 
 def open_loop_process(sut: Any, queries: Sequence[Sequence[Any]], schedule_s: np.ndarray, *, workers: int = 1,
-                      abort_after_s: float | None = None) -> LoadResult:
+                      abort_after_s: float | None = None, switch_interval_s: float | None = None) -> LoadResult:
     """:func:`gapbench.latency.loadgen.open_loop` with ``sut.serve`` running in a forked child.
 
     Same records, same overload rule (the child refuses queries that waited longer than
     ``abort_after_s`` and the parent stops issuing), same Ctrl-C behaviour (what completed is kept).
     A child that dies leaves its queries unfinished and says so in the result's notes.
+    ``switch_interval_s`` is set in the child (it matters there only with ``workers > 1``).
     """
     if not process_sut_available():
         raise InputError(None, "--sut", "thread (this platform cannot fork a system under test)", "process")
@@ -125,8 +131,8 @@ def open_loop_process(sut: Any, queries: Sequence[Sequence[Any]], schedule_s: np
     res_r, res_w = ctx.Pipe(duplex=False)
     abort_ns = None if abort_after_s is None else int(abort_after_s * 1e9)
     halt = ctx.Event()
-    proc = ctx.Process(target=_child, args=(sut, queries, req_r, res_w, workers, abort_ns, halt), daemon=True,
-                       name="gapbench-sut")
+    proc = ctx.Process(target=_child, args=(sut, queries, req_r, res_w, workers, abort_ns, halt, switch_interval_s),
+                       daemon=True, name="gapbench-sut")
     proc.start()
     req_r.close()
     res_w.close()

@@ -67,7 +67,8 @@ class ScenarioSettings:
     seed: int = 0
     early_stopping: bool = True  # a run too short for LoadGen's early-stopping estimate is invalid
     sut: str = "thread"  # server: "thread" (workers in this process) or "process" (a forked child)
-    switch_interval_ms: float | None = None  # server: sys.setswitchinterval during the run (then restored)
+    switch_interval_ms: float | None = None  # server: sys.setswitchinterval during the run (then restored;
+    # with sut="process", in the child)
 
     def check(self) -> ScenarioSettings:
         def bad(opt: str, expected: str, got: Any) -> InputError:
@@ -323,8 +324,9 @@ def _server_load(sut: SystemUnderTest, queries: Sequence[Sequence[Sample]], sett
     if settings.sut == "process":
         from gapbench.latency.process_sut import open_loop_process
 
+        si = None if settings.switch_interval_ms is None else settings.switch_interval_ms / 1e3
         return open_loop_process(sut, queries, schedule, workers=settings.workers,
-                                 abort_after_s=abort_after_s(settings))
+                                 abort_after_s=abort_after_s(settings), switch_interval_s=si)
     with switch_interval(settings.switch_interval_ms):
         load = open_loop(sut.serve, queries, schedule, workers=settings.workers,
                          abort_after_s=abort_after_s(settings))
