@@ -24,6 +24,9 @@ RefOpt = Annotated[Path | None, typer.Option("--ref", metavar="REF.txt",
                                              help="Kaldi text file `utt_id words...` (references)")]
 HypOpt = Annotated[Path | None, typer.Option("--hyp", metavar="HYP.txt",
                                              help="Kaldi text file `utt_id words...` (hypotheses)")]
+AlignmentsOpt = Annotated[bool, typer.Option(
+    "--alignments", help="add per-utterance records to the JSON (-f json or --out): S/D/I/H counts and the "
+    "aligned [ref, hyp, op] units (op C/S/D/I, as jiwer aligns them)")]
 FirstArg = Annotated[Path, typer.Argument(
     help="the first system: its pairs JSONL, or with --ref its Kaldi hypothesis file", show_default=False)]
 SecondArg = Annotated[Path, typer.Argument(
@@ -45,6 +48,7 @@ def _add_commands(score_app: typer.Typer, compare_app: typer.Typer, unit: str, n
         seed: SeedOpt = 0,
         no_ci: NoCiOpt = False,
         out: OutOpt = None,
+        alignments: AlignmentsOpt = False,
     ) -> None:
         from gapbench.cli.render import emit_score
         from gapbench.errors import InputError
@@ -52,10 +56,13 @@ def _add_commands(score_app: typer.Typer, compare_app: typer.Typer, unit: str, n
 
         if (pairs is None) == (ref is None and hyp is None):
             raise InputError(None, None, "PAIRS.jsonl, or both --ref REF.txt and --hyp HYP.txt (not both forms)")
-        opts = dict(unit=unit, normalizer=normalizer.value, bootstrap=bootstrap, seed=seed, ci=not no_ci)
+        opts = dict(unit=unit, normalizer=normalizer.value, bootstrap=bootstrap, seed=seed, ci=not no_ci,
+                    alignments=alignments)
         result = score_text(pairs, **opts) if pairs is not None else score_text(ref_file=ref, hyp_file=hyp, **opts)
         title = f"{name.upper()} (normalizer: {normalizer.value}, {result.info['utterances']} utterances)"
-        emit_score(result, fmt, out, title=title)
+        if alignments and fmt != OutputFormat.json and out is None:
+            result.notes.append("--alignments: the per-utterance records are in the JSON only (-f json or --out)")
+        emit_score(result, fmt, out, title=title, records=alignments)
 
     def compare_cmd(
         first: FirstArg,
