@@ -129,6 +129,10 @@ def run(
     rc = open_cache(cache)
     own_cache = rc is not None and rc is not cache
     make_metrics = metrics or task.make_metrics
+    if spec.options.get("metrics"):  # `run --metric NAME`: added to the task's own (e.g. semdist)
+        from gapbench.metrics.addable import with_added
+
+        make_metrics = with_added(make_metrics, task, spec.options["metrics"])
     extract = task.make_extractor()
     cells: list[CellResult] = []
     keys: list[str] = []
