@@ -25,7 +25,8 @@ only between runs with the same ``info.model``. We report it unscaled (some pape
 * Cosines are taken in float64. Texts equal after normalisation get exactly 0 without a model
   call (the same string has the same embedding; float rounding would otherwise leave ~1e-16).
 * Speed: only pairs that differ are embedded; texts are de-duplicated and embeddings cached per
-  string (an LRU of ``CACHE_SIZE``), then encoded in batches sorted by length (little padding).
+  string (an LRU of ``CACHE_SIZE``), tokenised once, then encoded in batches sorted by token count
+  (almost no padding).
   The model is loaded once per process, on the first pair that differs.
 * Normalisation: ``normalizer`` (``none``/``basic``/``whisper``) is applied to both sides first,
   as for WER; the model itself is uncased.
@@ -101,13 +102,16 @@ class SentenceEncoder:
 
     def _encode(self, texts: list[str]) -> list[np.ndarray]:
         torch = self._torch
-        order = sorted(range(len(texts)), key=lambda k: len(texts[k]))  # similar lengths batch together
+        if not texts:
+            return []
+        enc = self._tok([t.strip() for t in texts], truncation="longest_first", max_length=MAX_LENGTH)
+        keys = list(enc.keys())
+        order = sorted(range(len(texts)), key=lambda k: len(enc["input_ids"][k]))  # equal lengths: no padding
         out: list[np.ndarray] = [np.empty(0, np.float32)] * len(texts)
         with torch.inference_mode():
             for i in range(0, len(order), self.batch_size):
                 idx = order[i:i + self.batch_size]
-                feats = self._tok([texts[k].strip() for k in idx], padding=True, truncation="longest_first",
-                                  max_length=MAX_LENGTH, return_tensors="pt")
+                feats = self._tok.pad({k: [enc[k][j] for j in idx] for k in keys}, return_tensors="pt")
                 tokens = self._model(**feats).last_hidden_state
                 mask = feats["attention_mask"].unsqueeze(-1).to(tokens.dtype)
                 mean = (tokens * mask).sum(1) / torch.clamp(mask.sum(1), min=1e-9)
