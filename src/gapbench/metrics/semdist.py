@@ -36,11 +36,12 @@ utterances.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -60,13 +61,27 @@ MAX_LENGTH = 256  # sentence_bert_config.json max_seq_length
 DISTANCE_DOWN = MetricInfo(False, "distance")
 
 
+@contextlib.contextmanager
+def _offline() -> Iterator[None]:
+    """``HF_HUB_OFFLINE=1`` while the packaged model loads (restored after: other adapters decide their own)."""
+    keys = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    saved = {k: os.environ.get(k) for k in keys}
+    os.environ.update({k: "1" for k in keys})
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 class SentenceEncoder:
     """all-MiniLM-L6-v2 from its package: batched, cached per string, L2-normalised float32 rows."""
 
     def __init__(self, path: str | os.PathLike[str], *, batch_size: int = BATCH_SIZE,
                  cache_size: int = CACHE_SIZE) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         try:
             import torch
             from transformers import AutoModel, AutoTokenizer
@@ -78,8 +93,9 @@ class SentenceEncoder:
         self.batch_size = batch_size
         self.cache_size = cache_size
         self._torch = torch
-        self._tok = AutoTokenizer.from_pretrained(str(self.path), local_files_only=True)
-        self._model = AutoModel.from_pretrained(str(self.path), local_files_only=True).eval()
+        with _offline():
+            self._tok = AutoTokenizer.from_pretrained(str(self.path), local_files_only=True)
+            self._model = AutoModel.from_pretrained(str(self.path), local_files_only=True).eval()
         self.dim = int(self._model.config.hidden_size)
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
