@@ -129,6 +129,10 @@ def run(
     rc = open_cache(cache)
     own_cache = rc is not None and rc is not cache
     make_metrics = metrics or task.make_metrics
+    if spec.options.get("metrics"):  # `run --metric NAME`: added to the task's own (e.g. semdist)
+        from gapbench.metrics.addable import with_added
+
+        make_metrics = with_added(make_metrics, task, spec.options["metrics"])
     extract = task.make_extractor()
     cells: list[CellResult] = []
     keys: list[str] = []
@@ -164,8 +168,9 @@ def run(
 def _metric_info(states: list[Any]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for m in states:
+        taken = set(out)
         for name, info in getattr(m, "declared", {}).items():
-            out[name] = info.to_json()
+            out[_unclash(getattr(m, "name", "metric"), name, taken)] = info.to_json()
     return out
 
 
@@ -264,17 +269,27 @@ def _score(states: list[Any], spec: RunSpec, n: int) -> ScoreResult:
     if len(parts) == 1:
         return parts[0]
     out = ScoreResult("+".join(p.kind for p in parts), {})
+    by_id: dict[str, dict[str, Any]] = {}
+    fields: set[str] = {"sample_id"}
     for p in parts:
-        out.metrics.update(p.metrics)
+        # a name an earlier metric already uses gets this metric's kind as prefix (CER's ``hits`` is
+        # ``cer_hits`` beside WER's ``hits``), in the headline values and the per-sample records alike
+        out.metrics.update({_unclash(p.kind, k, out.metrics): v for k, v in p.metrics.items()})
         out.groups.update(p.groups)
         out.info[p.kind] = p.info
         out.notes += p.notes
-    by_id: dict[str, dict[str, Any]] = {}
-    for p in parts:
+        rename = {k: _unclash(p.kind, k, fields) for r in p.records for k in r if k != "sample_id"}
         for r in p.records:
-            by_id.setdefault(str(r.get("sample_id")), {}).update(r)
+            by_id.setdefault(str(r.get("sample_id")), {"sample_id": r.get("sample_id")}).update(
+                {rename.get(k, k): v for k, v in r.items() if k != "sample_id"})
+        fields |= set(rename.values())
     out.records = list(by_id.values())
     return out
+
+
+def _unclash(kind: str, name: str, taken: Any) -> str:
+    """``name``, or ``<kind>_<name>`` when an earlier metric of the run already uses it."""
+    return f"{kind}_{name}" if name in taken else name
 
 
 def _end_to_end(out: Outcome) -> dict[int, float]:
