@@ -65,6 +65,7 @@ COMMAND_MODULES = (
     "gapbench.cli.run",
     "gapbench.cli.latency",
     "gapbench.cli.runs",
+    "gapbench.cli.cache",
     "gapbench.cli.shifts",
     "gapbench.cli.spectro",
     "gapbench.cli.suite",
