@@ -66,6 +66,7 @@ COMMAND_MODULES = (
     "gapbench.cli.latency",
     "gapbench.cli.runs",
     "gapbench.cli.cache",
+    "gapbench.cli.compare_runs",
     "gapbench.cli.shifts",
     "gapbench.cli.spectro",
     "gapbench.cli.suite",
