@@ -215,12 +215,12 @@ def _compare_cell(ra: Mapping[str, Any], rb: Mapping[str, Any], headers: tuple[l
     if ids and (len(ids) < n_a or len(ids) < n_b):
         notes.append(f"paired over the {len(ids)} samples both runs scored (A scored {n_a}, B {n_b})")
     tests: dict[str, Any] = {}
-    if headers[0] and headers[0] != headers[1]:
-        raise RunsNotComparable(f"metric settings of cell {_cell_label(ra)}",
-                                [h.get("config") if h else None for h in headers[0]],
-                                [h.get("config") if h else None for h in headers[1]])
-    for j, header in enumerate(headers[0] if ids else []):
-        ma, mb = _metric(header, units[0], j, ids), _metric(header, units[1], j, ids)
+    settings = [[(h.get("metric"), h.get("config")) if h else None for h in hs] for hs in headers]
+    if headers[0] and headers[1] and settings[0] != settings[1]:
+        raise RunsNotComparable(f"metric settings of cell {_cell_label(ra)}", [s and s[1] for s in settings[0]],
+                                [s and s[1] for s in settings[1]])
+    for j in range(len(headers[0]) if ids and headers[1] else 0):
+        ma, mb = _metric(headers[0][j], units[0], j, ids), _metric(headers[1][j], units[1], j, ids)
         if ma is None or mb is None:
             continue
         if isinstance(ma, ComponentMetric):
