@@ -44,7 +44,9 @@ def split_state(metric: Any) -> tuple[dict[str, Any] | None, dict[str, Any]]:
     if isinstance(metric, ComponentMetric):
         header = {k: _empty(v) for k, v in state.items() if k not in _ROWS}
         header["layout"] = "rows"
-        return header, dict(zip(metric.unit_ids(), metric.table().tolist()))
+        n, width = (list(state["shape"]) + [0, 0])[:2]
+        flat = state["table"]  # already a list: slice it rather than convert the table twice
+        return header, {u: flat[i * width:(i + 1) * width] for i, u in enumerate(metric.unit_ids()[:n])}
     if isinstance(state.get("images"), list):  # COCO: [id, image, annotations, detections] per image
         header = {k: _empty(v) for k, v in state.items() if k != "images"}
         header["layout"] = "images"
