@@ -214,3 +214,24 @@ def test_load_run_from_a_file_needs_its_records(tmp_path: Path, digits_runs) -> 
     (tmp_path / f"{doc['run_id']}.records.jsonl").write_text("{broken\n")
     with pytest.raises(InputError, match="records.jsonl: line 1: expected a JSON record"):
         load_run(path)
+
+
+def test_a_sample_skipped_in_one_cell_is_left_out_of_that_pairing_with_a_note(digits_runs) -> None:
+    a, b = digits_runs
+    (da, ra), (db, rb) = _as_stored(a), _as_stored(b)
+    gone = rb[-1]["sample_id"]  # skipped by B under the shift only: the id sets stay equal
+    rb = [r for r in rb if not (r["sample_id"] == gone and r["shift"] == "gaussian_noise")]
+    for k in (1, 5):  # what B's result says when it scored 119 samples in that cell
+        db["results"][1]["metrics"][f"top{k}"]["value"] = float(np.mean(
+            [r[f"hit@{k}"] for r in rb if r["shift"] == "gaussian_noise"]))
+    out = compare_runs(da, ra, db, rb, bootstrap=B)
+    assert out["cells"][0]["n"] == 120 and out["cells"][1]["n"] == 119
+    assert out["cells"][1]["notes"] == ["A - B and its test are over the 119 samples both runs scored (A scored "
+                                        "120, B 119); A and B are each run's own value"]
+    row = out["cells"][1]["metrics"]["top1"]
+    keep = [r["sample_id"] for r in rb if r["shift"] == "gaussian_noise"]
+    hits = {k: {r["sample_id"]: r["hit@1"] for r in recs if r["shift"] == "gaussian_noise"}
+            for k, recs in (("a", ra), ("b", rb))}
+    assert row["diff"]["value"] == pytest.approx(np.mean([hits["a"][u] for u in keep])
+                                                 - np.mean([hits["b"][u] for u in keep]))
+    assert row["diff"]["ci95"] is not None

@@ -213,7 +213,8 @@ def _compare_cell(ra: Mapping[str, Any], rb: Mapping[str, Any], headers: tuple[l
     ids = [u for u, _ in units[0] if u in ids_b]  # A's order; skipped samples drop out
     n_a, n_b = len(units[0]), len(units[1])
     if ids and (len(ids) < n_a or len(ids) < n_b):
-        notes.append(f"paired over the {len(ids)} samples both runs scored (A scored {n_a}, B {n_b})")
+        notes.append(f"A - B and its test are over the {len(ids)} samples both runs scored (A scored {n_a}, "
+                     f"B {n_b}); A and B are each run's own value")
     tests: dict[str, Any] = {}
     settings = [[(h.get("metric"), h.get("config")) if h else None for h in hs] for hs in headers]
     if headers[0] and headers[1] and settings[0] != settings[1]:
@@ -234,7 +235,8 @@ def _compare_cell(ra: Mapping[str, Any], rb: Mapping[str, Any], headers: tuple[l
         mvb = (rb.get("metrics") or {}).get(name)
         if mvb is None:
             continue
-        metrics[name] = _row(name, mva, mvb, tests.get(name), info.get(name), notes)
+        metrics[name] = _row(name, mva, mvb, tests.get(name), info.get(name), notes,
+                             (len(ids) == n_a, len(ids) == n_b))
     out = {"shift": ra.get("shift"), "severity": ra.get("severity"), "params": ra.get("params") or {},
            "n": len(ids) if ids else min(int(ra.get("n") or 0), int(rb.get("n") or 0)), "metrics": metrics}
     if notes:
@@ -262,13 +264,21 @@ def _value(mv: Any) -> float | None:
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
 
 
-def _row(name: str, mva: Any, mvb: Any, test: Any, meta: Any, notes: list[str]) -> dict[str, Any]:
+def _row(name: str, mva: Any, mvb: Any, test: Any, meta: Any, notes: list[str],
+         whole: tuple[bool, bool]) -> dict[str, Any]:
+    """A, B as stored; A - B (over the paired samples when a test was made: where one run skipped a
+    sample, the stored values cover more samples than the pair). ``whole``: whether the pair is each
+    run's whole cell, where the records must reproduce the stored value."""
     a, b = _value(mva), _value(mvb)
     diff = None if a is None or b is None else a - b
+    if test is not None and not (isinstance(test.diff, float) and math.isnan(test.diff)):
+        diff = float(test.diff)
     row: dict[str, Any] = {"a": _mv(mva), "b": _mv(mvb), "diff": {"value": diff, "ci95": None}, "p_value": None}
     if test is not None:
-        for side, stored in (("A", a), ("B", b)):
+        for side, stored, check in (("A", a, whole[0]), ("B", b, whole[1])):
             got = test.a if side == "A" else test.b
+            if not check:
+                continue
             if stored is not None and not (isinstance(got, float) and math.isnan(got)) \
                     and abs(got - stored) > 1e-9 * max(1.0, abs(stored)):
                 notes.append(f"{name}: run {side}'s records give {got:.6g}, its result says {stored:.6g}")
