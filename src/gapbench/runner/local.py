@@ -157,6 +157,9 @@ def run(
         latency=cells[0].latency.to_json(), spec=spec.to_json(),
         metric_info=_metric_info(make_metrics()),
     )
+    from gapbench.scoring.run_states import HEADERS_KEY, attach_states  # per-sample states: `compare runs`
+
+    doc.extra[HEADERS_KEY] = [attach_states(c.records, c.states, i) for i, c in enumerate(cells)]
     if len(cells) > 1:
         from gapbench.runner.sweep import sweep_summary
 
@@ -388,6 +391,7 @@ def run_and_save(
     doc.provenance = collect_provenance(seed=spec.seed, config=spec.to_json(),
                                         model_fingerprint=outcome.model_fingerprint)
     json_path = write_document(doc.to_json(), out / f"{doc.run_id}.json")
+    write_records(outcome.records, out / f"{doc.run_id}.records.jsonl")
     save_to_store(doc, outcome.records, store_url, json_path)
     return outcome, json_path
 
@@ -399,6 +403,20 @@ def write_document(payload: dict[str, Any], path: Path) -> Path:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(payload, indent=2) + "\n")
+    except OSError as exc:
+        raise InputError(str(path), None, "a writable file", exc.strerror or str(exc)) from None
+    return path
+
+
+def write_records(records: list[SampleRecord], path: Path) -> Path:
+    """The per-sample records beside the run's JSON (``compare runs`` reads them from a path)."""
+    from gapbench.errors import InputError
+    from gapbench.store.codec import dumps  # NaN -> null, as the store writes records
+
+    try:
+        with path.open("w") as f:
+            for r in records:
+                f.write(dumps(r.to_json()) + "\n")
     except OSError as exc:
         raise InputError(str(path), None, "a writable file", exc.strerror or str(exc)) from None
     return path
