@@ -13,6 +13,7 @@ from gapbench.data.coco import load_coco
 from gapbench.errors import InputError
 from gapbench.metrics import intervals as stats
 from gapbench.metrics.coco import evaluate_coco
+from gapbench.metrics.coco_params import CocoParams
 from gapbench.metrics.intervals import DEFAULT_RESAMPLES, DEFAULT_SEED
 
 
@@ -24,10 +25,14 @@ def score_coco(
     bootstrap: int = DEFAULT_RESAMPLES,
     seed: int = DEFAULT_SEED,
     ci: bool = True,
+    params: CocoParams | None = None,
 ) -> ScoreResult:
-    """COCO mAP of detections ``dt`` against ground truth ``gt`` (paths or loaded JSON)."""
+    """COCO mAP of detections ``dt`` against ground truth ``gt`` (paths or loaded JSON).
+
+    ``iou_type`` ``bbox``, ``segm`` or ``keypoints`` (OKS); ``params`` the COCOeval ``Params``
+    changes (IoU thresholds, maxDets, area ranges, keypoint sigmas)."""
     inp = load_coco(gt, dt, iou_type)
-    return evaluate_coco(inp, iou_type=iou_type, bootstrap=bootstrap, seed=seed, ci=ci)
+    return evaluate_coco(inp, iou_type=iou_type, bootstrap=bootstrap, seed=seed, ci=ci, params=params)
 
 
 
