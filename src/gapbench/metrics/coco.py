@@ -328,7 +328,14 @@ class COCOMetric(Metric):
         validate_gt(gt, "<references>", self.iou_type)
         notes = validate_dt(dt, "<predictions>", gt, "<references>", self.iou_type)
         inp = CocoInput(gt, dt, "<references>", "<predictions>", owned=False, notes=notes)
-        return evaluate_coco(inp, iou_type=self.iou_type, bootstrap=bootstrap, seed=seed, ci=ci)
+        result = evaluate_coco(inp, iou_type=self.iou_type, bootstrap=bootstrap, seed=seed, ci=ci)
+        # per-sample rows joinable with the runner's (by sample id), each with its predictions as
+        # COCO result records (bbox xywh, category_id, score: the results-file format, less image_id)
+        by_image = {str(i): d for i, (_, _, d) in self._images.items()}
+        for rec in result.records:
+            rec["sample_id"] = rec["id"]
+            rec["predictions"] = [{k: v for k, v in d.items() if k != "image_id"} for d in by_image.get(rec["id"], [])]
+        return result
 
 
 def _detections_to_dicts(pred: Any, image_id: Any) -> list[dict[str, Any]]:
