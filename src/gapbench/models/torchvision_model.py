@@ -143,7 +143,8 @@ class TorchvisionModel(ModelAdapter):
         try:
             sd = self.torch.load(self.weights, map_location="cpu", weights_only=True)
         except Exception as exc:  # noqa: BLE001 - torch raises many types for a bad file
-            raise InputError(str(self.weights), None, "a torch state_dict file", str(exc).splitlines()[0][:120]) from None
+            first = (str(exc).splitlines() or [type(exc).__name__])[0][:120]
+            raise InputError(str(self.weights), None, "a torch state_dict file", first) from None
         if isinstance(sd, dict):
             for key in ("model", "state_dict"):
                 if isinstance(sd.get(key), dict):
