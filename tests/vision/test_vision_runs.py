@@ -248,3 +248,52 @@ def test_coco_task_results_file_loads_against_the_users_annotations(tmp_path):
     assert sorted({r["image_id"] for r in results}) == [7, 17, 27]
     assert _pyco_ap(tmp_path / "gt.json", out.coco_files[0].parent / "none.results.json") == pytest.approx(
         out.metrics["AP"].value, abs=1e-12)
+
+
+def test_ade20k_task_reduces_zero_label_like_mmseg(tmp_path):
+    import sys
+    from pathlib import Path
+
+    from PIL import Image
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from references.seg_ref import mmseg_iou_metric
+
+    rng = np.random.default_rng(0)
+    (tmp_path / "im").mkdir()
+    (tmp_path / "m").mkdir()
+    gts, preds = [], []
+    for k in range(3):
+        gt = rng.integers(0, 6, (12, 10)).astype(np.uint8)  # 0 = "other", 1..5 classes
+        Image.fromarray(np.zeros((12, 10, 3), np.uint8)).save(tmp_path / "im" / f"{k}.jpg")
+        Image.fromarray(gt).save(tmp_path / "m" / f"{k}.png")
+        gts.append(gt)
+        preds.append(rng.integers(0, 150, (12, 10)).astype(np.int64) % 6)
+    it = iter(preds)
+    task = _with_data("ade20k", data=str(tmp_path / "im"), annotations=str(tmp_path / "m"))
+    out = run_task(task, lambda xs: [next(it) for _ in xs], cache=False, show_progress=False, ci=False, batch_size=1,
+                   workers=0)
+    ref, _, _ = mmseg_iou_metric(preds, gts, 150, 255, reduce_zero_label=True)
+    assert out.metrics["mIoU"].value == pytest.approx(ref["mIoU"], abs=1e-12)
+    assert out.metrics["aAcc"].value == pytest.approx(ref["aAcc"], abs=1e-12)
+
+
+@pytest.mark.slow
+def test_poor_framing_moves_text_boxes_end_to_end_through_the_runner():
+    """rapidocr under poor_framing: its lines match the moved GT boxes the runner scores, not the originals."""
+    from gapbench.metrics.ocr import OCRMetric
+    from gapbench.models.registry import load_model
+    from gapbench.runner.pipeline import Pipeline
+
+    task = get_task("ocr-scenes")
+    cell = ShiftCell("poor_framing", 1, {"shift": 0.12, "angle": 0.0, "scale": 1.0})
+    out = run_task(task, "rapidocr", limit=3, cells=(ShiftCell(), cell), cache=False, show_progress=False, ci=False)
+    moved = out.cells[1].metrics["AP50"].value
+    pipe = Pipeline(load_model("rapidocr"), task.type, cell=cell)
+    samples = list(task.samples(3))
+    outcome = pipe.process(samples)
+    metric = OCRMetric()
+    metric.update(outcome.predictions, [s.reference for s in samples], [s.id for s in samples])
+    unmoved = metric.compute(ci=False).metrics["AP50"].value
+    assert moved > 0.5 * out.cells[0].metrics["AP50"].value
+    assert moved > unmoved + 0.2
