@@ -89,7 +89,8 @@ def test_per_class_table_equals_sklearn_on_each_class():
     m = TopKAccuracy(k=(1, 3))
     m.update(list(scores), list(labels), [str(i) for i in range(200)])
     res = m.compute(ci=True)
-    table = res.groups["per_class top1"]
+    table = res.groups["per_class"]
+    assert res.info["per_class"].startswith("top1")
     assert sorted(table) == ["0", "1", "2", "3", "4"]
     for c in range(5):
         sel = labels == c

@@ -186,6 +186,7 @@ class TopKAccuracy(ComponentMetric):
             ci = intervals.wilson_interval(float(hit.sum()), float(len(hit))) if result.metrics and any(
                 mv.ci95 for mv in result.metrics.values()) else None
             per_class[str(cls)] = MetricValue(float(hit.mean()), ci)
-        result.groups[f"per_class top{self.k[0]}"] = per_class
+        result.groups["per_class"] = per_class
+        result.info["per_class"] = f"top{self.k[0]} among each true class's samples"
         if any(mv.ci95 for mv in result.metrics.values()):
             result.info["ci"] = "wilson"
