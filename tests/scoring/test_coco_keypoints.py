@@ -184,3 +184,17 @@ def test_params_parsing_and_refusals():
     kdt[0]["keypoints"] = kdt[0]["keypoints"][:-3]
     with pytest.raises(InputError, match="detection index 0"):
         score_coco(kgt, kdt, iou_type="keypoints", ci=False)
+
+
+def test_compare_keypoints_uses_pycocotools_ap():
+    from gapbench.scoring.coco import compare_coco
+
+    gt, dt = _people(8)
+    _, worse = _people(8)
+    for d in worse:
+        d["keypoints"] = [v + (3.0 if k % 3 != 2 else 0.0) for k, v in enumerate(d["keypoints"])]
+    res = compare_coco(gt, dt, worse, iou_type="keypoints", bootstrap=50)
+    assert res.a.value == _pyco(gt, dt, "keypoints", CocoParams())[0]
+    assert res.b.value == _pyco(gt, worse, "keypoints", CocoParams())[0]
+    lo, hi = res.diff.ci95
+    assert lo <= res.diff.value <= hi

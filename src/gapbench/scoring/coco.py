@@ -43,7 +43,12 @@ def _system(gt: Any, dt: Any, iou_type: str) -> tuple[Any, float, Any]:
     from gapbench.metrics.coco_bootstrap import Accumulator, Matched
     from gapbench.metrics.coco_exact import exact_point_from_engine
 
-    ev = run_engine(load_coco(gt, dt, iou_type), iou_type)
+    inp = load_coco(gt, dt, iou_type)
+    if iou_type == "keypoints":
+        from gapbench.metrics.coco_params import COCO_KPT_SIGMAS, check_keypoints
+
+        check_keypoints(inp.gt, inp.dt, inp.gt_file, inp.dt_file, COCO_KPT_SIGMAS)
+    ev = run_engine(inp, iou_type)
     try:
         ap = float(exact_point_from_engine(ev)[0][0])
     except (ValueError, KeyError, IndexError):  # engine layout not as expected: its own value
