@@ -198,3 +198,16 @@ def test_compare_keypoints_uses_pycocotools_ap():
     assert res.b.value == _pyco(gt, worse, "keypoints", CocoParams())[0]
     lo, hi = res.diff.ci95
     assert lo <= res.diff.value <= hi
+
+
+def test_bootstrap_inline_and_worker_paths_agree(monkeypatch):
+    """Small scans run in the calling thread, large ones in workers: the intervals are the same."""
+    import gapbench.metrics.coco_bootstrap as cb
+
+    gt, dt = _boxes(21)
+    monkeypatch.setattr(cb, "_INLINE_WORK", 10**12)
+    inline = score_coco(gt, dt, bootstrap=200)
+    monkeypatch.setattr(cb, "_INLINE_WORK", 0)
+    workers = score_coco(gt, dt, bootstrap=200)
+    assert {k: v.ci95 for k, v in inline.metrics.items()} == {k: v.ci95 for k, v in workers.metrics.items()}
+    assert inline.metrics["AP"].ci95 is not None
