@@ -13,6 +13,16 @@ costs), as median and range over ``--repeats``, and the ratios gapbench / plain 
   temporary output directory (pipeline, prefetch, metric with 1,000-resample intervals, JSON, SQLite
   store), and the same with ``--no-ci``.
 
+Where gapbench's time goes beyond the model (``--limit 1`` isolates the fixed part; profiled with
+cProfile on ``process_time`` and by timing each phase without the profiler, 2-core machine shared
+with other jobs, 2026-11-29): per image only preprocessing (BGR conversion, ~1 ms) and
+postprocessing (~0.1 ms); per process about 0.55 s of CPU: the results store's SQLAlchemy import
+(~0.25 s, 0.4 s before its tables became core tables) and save (~0.03 s), typer and the CLI
+(~0.07 s), faster-coco-eval and jiwer (the metric's engines, ~0.08 s), gapbench's own modules and
+task files (~0.1 s), the metric itself (0.02 s; with CI 0.05 s since small bootstraps no longer
+start worker processes), provenance, JSON and COCO files (~0.03 s), the ONNX files' fingerprint
+(~0.03 s). Decoding the embedded scenes is the same cached read on both sides.
+
 Target: gapbench / plain <= 1.05 (overhead <= 5%). The line counts read by both sides are
 checked to be equal. Run: ``.venv/bin/python benchmarks/vision_overhead.py [--limit 16] [--repeats 3]``.
 """
