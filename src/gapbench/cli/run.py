@@ -122,6 +122,9 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
 
         err_console().print(f"JSON written to {json_path}; saved to the store at {masked_url(resolve_url(store))}",
                             markup=False)
+        if outcome.coco_files:
+            err_console().print(f"COCO ground truth and results files (pycocotools' format) in "
+                                f"{outcome.coco_files[0].parent}", markup=False)
 
     @app.command("tasks")
     def tasks_cmd(fmt: FormatOpt = OutputFormat.table) -> None:

@@ -82,6 +82,7 @@ class RunOutcome:
     cells: list[CellResult]
     document: RunDocument
     cache_path: str | None = None
+    coco_files: list[Path] = field(default_factory=list)  # COCO GT/results files written (run_and_save)
 
     @property
     def clean(self) -> CellResult:
@@ -392,6 +393,9 @@ def run_and_save(
                                         model_fingerprint=outcome.model_fingerprint)
     json_path = write_document(doc.to_json(), out / f"{doc.run_id}.json")
     write_records(outcome.records, out / f"{doc.run_id}.records.jsonl")
+    from gapbench.runner.coco_export import write_coco_files
+
+    outcome.coco_files = write_coco_files(outcome.cells, out / f"{doc.run_id}.coco")
     save_to_store(doc, outcome.records, store_url, json_path)
     return outcome, json_path
 
