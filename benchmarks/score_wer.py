@@ -9,6 +9,7 @@ casing, punctuation). In one run, best of ``--repeats``:
 * ``whisper``: the same with the whisper normaliser on both sides; jiwer's side uses openai-whisper's
   own ``EnglishTextNormalizer`` when installed (loaded without ``whisper/__init__``), else the
   vendored copy;
+* ``alignments=True`` (the per-utterance ``[ref, hyp, op]`` records) vs the same ``process_words``;
 * the extra time of the 1,000-resample bootstrap CI on top of the no-CI score.
 
 Targets: ratio <= 1.2x jiwer; CI adds < 0.1 s. The WER values are checked to be identical.
@@ -138,6 +139,13 @@ def main() -> None:
             (
                 "wer none, in memory",
                 lambda: score_wer(refs=refs, hyps=hyps, ci=False),
+                lambda: jiwer.process_words(refs, hyps),
+                "wer",
+                "wer",
+            ),
+            (
+                "wer none, + alignments",  # jiwer's process_words builds its alignments in any case
+                lambda: score_wer(refs=refs, hyps=hyps, ci=False, alignments=True),
                 lambda: jiwer.process_words(refs, hyps),
                 "wer",
                 "wer",

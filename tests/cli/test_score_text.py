@@ -150,3 +150,19 @@ def test_help_stays_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_score_wer_alignments_in_the_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pairs = _write(tmp_path, "p.jsonl", '{"id": "a", "ref": "the cat sat", "hyp": "the bat sat down"}\n'
+                                        '{"id": "b", "ref": "x y", "hyp": ""}\n')
+    payload = _run_json(capsys, ["score", "wer", str(pairs), "-f", "json", "--no-ci", "--alignments"])
+    assert [r["sample_id"] for r in payload["records"]] == ["a", "b"]
+    assert payload["records"][0]["alignment"] == [["the", "the", "C"], ["cat", "bat", "S"], ["sat", "sat", "C"],
+                                                  [None, "down", "I"]]
+    assert payload["records"][1]["alignment"] == [["x", None, "D"], ["y", None, "D"]]
+    out = jiwer.process_words("the cat sat", "the bat sat down")
+    assert [c.type for c in out.alignments[0]] == ["equal", "substitute", "equal", "insert"]
+    plain = _run_json(capsys, ["score", "wer", str(pairs), "-f", "json", "--no-ci"])
+    assert "records" not in plain
+    assert main(["score", "wer", str(pairs), "--no-ci", "--alignments"]) == 0
+    assert "JSON only" in capsys.readouterr().err

@@ -142,3 +142,30 @@ def test_seg_masks(tmp_path):
     _png(tmp_path / "im" / "q.png", np.zeros((4, 5, 3), np.uint8))
     with pytest.raises(InputError, match="q.png"):
         seg_masks(str(tmp_path / "im"), str(tmp_path / "m"))
+
+
+def test_read_image_conversions_match_pillow_and_are_said_once(tmp_path, capsys):
+    """CMYK -> RGB as Pillow converts it; each kind of conversion noted on stderr once per process."""
+    from gapbench.data import images
+
+    said_before = set(images._SAID)
+    images._SAID.clear()
+    try:
+        rng = np.random.default_rng(0)
+        cmyk = Image.fromarray(rng.integers(0, 256, (6, 7, 4), dtype=np.uint8), mode="CMYK")
+        cmyk.save(tmp_path / "c.tif")
+        with Image.open(tmp_path / "c.tif") as im:
+            want = np.asarray(im.convert("RGB"))
+        assert np.array_equal(read_image(tmp_path / "c.tif"), want)
+        pal = Image.fromarray(rng.integers(0, 256, (5, 5, 3), dtype=np.uint8)).convert("P")
+        pal.save(tmp_path / "p.png")
+        with Image.open(tmp_path / "p.png") as im:
+            assert np.array_equal(read_image(tmp_path / "p.png"), np.asarray(im.convert("RGB")))
+        first = capsys.readouterr().err
+        assert first.count("CMYK images are converted") == 1 and first.count("P images are converted") == 1
+        read_image(tmp_path / "c.tif")
+        read_image(tmp_path / "p.png")
+        assert capsys.readouterr().err == ""  # said once
+    finally:
+        images._SAID.clear()
+        images._SAID.update(said_before)

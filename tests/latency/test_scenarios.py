@@ -222,6 +222,10 @@ def test_cli_single_stream_on_digits_json(tmp_path):
     (["--engine", "tensorrt"], "--engine"),
     (["--scenario", "server", "--qps", "5", "--latency-bound", "9ms", "--find-max-qps", "--engine", "loadgen"],
      "--engine"),
+    (["--sut", "process"], "--sut"),
+    (["--scenario", "server", "--qps", "5", "--sut", "gpu"], "--sut"),
+    (["--switch-interval", "0.2"], "--sut"),
+    (["--scenario", "server", "--qps", "5", "--switch-interval", "0"], "--switch-interval"),
 ])
 def test_cli_rejects_bad_options_in_one_line(args, needle):
     res = CliRunner().invoke(_app(), ["latency", "--task", "digits", *args])

@@ -75,3 +75,26 @@ def test_merge_of_shards_equals_one_shot(seed: int, n: int, c: int, cuts: list[i
     if c != 2:  # sklearn rejects (N, 2) scores with labels [0, 1]
         width = scores if c > 1 else scores[:, 0]
         assert one.compute().metrics["top1"].value == sk(labels, width, 1, max(c, 2))
+
+
+def test_per_class_table_equals_sklearn_on_each_class():
+    from sklearn.metrics import top_k_accuracy_score
+
+    from gapbench.metrics.topk import TopKAccuracy
+
+    rng = np.random.default_rng(4)
+    scores = rng.normal(size=(200, 5))
+    scores[:, 2] = scores[:, 0]  # ties between classes 0 and 2
+    labels = rng.integers(0, 5, 200)
+    m = TopKAccuracy(k=(1, 3))
+    m.update(list(scores), list(labels), [str(i) for i in range(200)])
+    res = m.compute(ci=True)
+    table = res.groups["per_class"]
+    assert res.info["per_class"].startswith("top1")
+    assert sorted(table) == ["0", "1", "2", "3", "4"]
+    for c in range(5):
+        sel = labels == c
+        want = top_k_accuracy_score(labels[sel], scores[sel], k=1, labels=range(5))
+        assert table[str(c)].value == pytest.approx(want, abs=1e-15)
+        lo, hi = table[str(c)].ci95
+        assert lo <= want <= hi

@@ -81,6 +81,14 @@ def test_streaming_partials_end_in_the_batch_result(digits, clips):
     assert ttfr is not None and 0 < ttfr < events[-1].elapsed + 1.0
 
 
+def test_predict_stream_is_the_latency_hook_and_ends_in_the_batch_result(digits, clips):
+    batch = [digits.preprocess(c) for c in clips[:3]]
+    steps = list(digits.predict_stream(batch, chunk_s=0.1))
+    assert steps[-1] == digits.predict(batch)
+    assert all(len(s) == 3 for s in steps) and any(s[0] for s in steps[:-1])  # partials before the end
+    assert steps[0][1:] == ["", ""]  # the first result is of the first input
+
+
 def test_recognize_one_of_switches_grammars_on_the_one_decoder(digits, clips):
     own = digits._decoder.current_search()
     # "three", padded like spectro's ASR baseline (the decoder's live CMN carries over from earlier

@@ -60,7 +60,8 @@ def test_ci_notes_for_one_file(refdata: Path) -> None:
     assert result.metrics["der"].ci95 is None
     assert any("too few files (1)" in n for n in result.notes)
     js = result.to_json()
-    assert set(js["metrics"]) == {"der", "missed", "false_alarm", "confusion", "total"}
+    assert set(js["metrics"]) == {"der", "missed", "false_alarm", "confusion", "total", "jer", "purity",
+                                "coverage", "speakers"}
     assert set(js["seconds"]) == {"missed", "false_alarm", "confusion", "correct", "total"}
 
 

@@ -182,3 +182,118 @@ def test_generic_imagefolder_and_seg_masks_tasks(tmp_path):
     # class 1: GT 17 scored pixels (18 - the ignored one), predicted 11 of them (+0 extra): IoU 11/17
     # class 0: GT 18 pixels, predicted 24 scored (36 - 11 - 1 ignored): intersection 18, union 24 -> 0.75
     assert out.metrics["mIoU"].value == pytest.approx((11 / 17 + 18 / 24) / 2)
+
+
+def _pyco_ap(gt_path, results_path) -> float:
+    import contextlib
+    import io
+
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO(str(gt_path))
+        ev = COCOeval(gt, gt.loadRes(str(results_path)), "bbox")
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    return float(ev.stats[0])
+
+
+def test_detections_written_as_coco_files_pycocotools_reads(tmp_path):
+    """run_and_save writes each cell's GT and results; pycocotools on them gives the run's AP."""
+    pytest.importorskip("pycocotools")
+    from gapbench.core.run_spec import RunSpec
+    from gapbench.runner.local import run_and_save
+
+    cells = (ShiftCell(), ShiftCell("poor_framing", 1, {"shift": 0.08, "angle": 0.0, "scale": 1.1}))
+    spec = RunSpec(task="faces", model="haar-frontalface", limit=4, cells=cells, use_cache=False, ci=False)
+    out, _ = run_and_save(spec, store_url=f"sqlite:///{tmp_path / 's.db'}", out_dir=tmp_path, show_progress=False)
+    names = sorted(p.name for p in out.coco_files)
+    assert names == ["none.gt.json", "none.results.json", "poor_framing@1.gt.json", "poor_framing@1.results.json"]
+    folder = out.coco_files[0].parent
+    for k, label in enumerate(("none", "poor_framing@1")):
+        ap = _pyco_ap(folder / f"{label}.gt.json", folder / f"{label}.results.json")
+        assert ap == pytest.approx(out.cells[k].metrics["AP"].value, abs=1e-12)
+    rec = out.cells[0].records[0]
+    assert rec.values["gt"] == len(rec.meta["faces"]) and "bbox" in rec.values["predictions"][0]
+
+
+def test_coco_task_results_file_loads_against_the_users_annotations(tmp_path):
+    import json
+
+    from PIL import Image
+
+    from gapbench.core.run_spec import RunSpec
+    from gapbench.runner.local import run_and_save
+
+    pytest.importorskip("pycocotools")
+    (tmp_path / "img").mkdir()
+    for k in range(3):
+        Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(tmp_path / "img" / f"{k}.png")
+    gt = {"images": [{"id": 10 * k + 7, "file_name": f"{k}.png", "width": 30, "height": 20} for k in range(3)],
+          "annotations": [{"id": k + 1, "image_id": 10 * k + 7, "category_id": 5, "bbox": [2, 3, 10, 8],
+                           "area": 80.0, "iscrowd": 0} for k in range(3)],
+          "categories": [{"id": 5, "name": "box"}]}
+    (tmp_path / "gt.json").write_text(json.dumps(gt))
+
+    def model(xs):
+        return [{"boxes": [[2, 3, 10, 7], [15, 5, 5, 5]], "scores": [0.9, 0.3], "labels": [5, 5]} for _ in xs]
+
+    spec = RunSpec(task="coco", use_cache=False, ci=False,
+                   options={"data": str(tmp_path / "img"), "annotations": str(tmp_path / "gt.json")})
+    out, _ = run_and_save(spec, model, store_url=f"sqlite:///{tmp_path / 's.db'}",
+                          out_dir=tmp_path / "o", show_progress=False)
+    results = json.loads((out.coco_files[0].parent / "none.results.json").read_text())
+    assert sorted({r["image_id"] for r in results}) == [7, 17, 27]
+    assert _pyco_ap(tmp_path / "gt.json", out.coco_files[0].parent / "none.results.json") == pytest.approx(
+        out.metrics["AP"].value, abs=1e-12)
+
+
+def test_ade20k_task_reduces_zero_label_like_mmseg(tmp_path):
+    import sys
+    from pathlib import Path
+
+    from PIL import Image
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from references.seg_ref import mmseg_iou_metric
+
+    rng = np.random.default_rng(0)
+    (tmp_path / "im").mkdir()
+    (tmp_path / "m").mkdir()
+    gts, preds = [], []
+    for k in range(3):
+        gt = rng.integers(0, 6, (12, 10)).astype(np.uint8)  # 0 = "other", 1..5 classes
+        Image.fromarray(np.zeros((12, 10, 3), np.uint8)).save(tmp_path / "im" / f"{k}.jpg")
+        Image.fromarray(gt).save(tmp_path / "m" / f"{k}.png")
+        gts.append(gt)
+        preds.append(rng.integers(0, 150, (12, 10)).astype(np.int64) % 6)
+    it = iter(preds)
+    task = _with_data("ade20k", data=str(tmp_path / "im"), annotations=str(tmp_path / "m"))
+    out = run_task(task, lambda xs: [next(it) for _ in xs], cache=False, show_progress=False, ci=False, batch_size=1,
+                   workers=0)
+    ref, _, _ = mmseg_iou_metric(preds, gts, 150, 255, reduce_zero_label=True)
+    assert out.metrics["mIoU"].value == pytest.approx(ref["mIoU"], abs=1e-12)
+    assert out.metrics["aAcc"].value == pytest.approx(ref["aAcc"], abs=1e-12)
+
+
+@pytest.mark.slow
+def test_poor_framing_moves_text_boxes_end_to_end_through_the_runner():
+    """rapidocr under poor_framing: its lines match the moved GT boxes the runner scores, not the originals."""
+    from gapbench.metrics.ocr import OCRMetric
+    from gapbench.models.registry import load_model
+    from gapbench.runner.pipeline import Pipeline
+
+    task = get_task("ocr-scenes")
+    cell = ShiftCell("poor_framing", 1, {"shift": 0.12, "angle": 0.0, "scale": 1.0})
+    out = run_task(task, "rapidocr", limit=3, cells=(ShiftCell(), cell), cache=False, show_progress=False, ci=False)
+    moved = out.cells[1].metrics["AP50"].value
+    pipe = Pipeline(load_model("rapidocr"), task.type, cell=cell)
+    samples = list(task.samples(3))
+    outcome = pipe.process(samples)
+    metric = OCRMetric()
+    metric.update(outcome.predictions, [s.reference for s in samples], [s.id for s in samples])
+    unmoved = metric.compute(ci=False).metrics["AP50"].value
+    assert moved > 0.5 * out.cells[0].metrics["AP50"].value
+    assert moved > unmoved + 0.2

@@ -65,6 +65,8 @@ COMMAND_MODULES = (
     "gapbench.cli.run",
     "gapbench.cli.latency",
     "gapbench.cli.runs",
+    "gapbench.cli.cache",
+    "gapbench.cli.compare_runs",
     "gapbench.cli.shifts",
     "gapbench.cli.spectro",
     "gapbench.cli.suite",

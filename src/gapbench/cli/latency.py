@@ -87,6 +87,12 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
                                                  help="offline: batch sizes to sweep, e.g. 1,2,4,8")] = "1",
         workers: Annotated[int, typer.Option("--workers", min=1, metavar="N",
                                              help="server: queries served concurrently")] = 1,
+        sut: Annotated[str, typer.Option(
+            "--sut", metavar="KIND", help="server: where the model runs: thread (this process) or process (a "
+            "forked child: the issuer never waits for the GIL of a model that holds it)")] = "thread",
+        switch_interval: Annotated[float | None, typer.Option(
+            "--switch-interval", metavar="MS", min=0.001, help="server: the interpreter's GIL switch interval "
+            "during the run (default 5 ms; restored after; with --sut process, in the child)")] = None,
         warmup: Annotated[int, typer.Option("--warmup-queries", min=0, metavar="N",
                                             help="queries run first and left out of every figure")] = 10,
         limit: Annotated[int | None, typer.Option("--limit", min=1, metavar="N",
@@ -116,6 +122,10 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
                                      param_hint="'--qps'")
         if find_max and (scenario != "server" or latency_bound is None):
             raise typer.BadParameter("needs --scenario server and --latency-bound", param_hint="'--find-max-qps'")
+        if sut not in ("thread", "process"):
+            raise typer.BadParameter(f"{sut!r}: expected thread or process", param_hint="'--sut'")
+        if (sut != "thread" or switch_interval is not None) and scenario != "server":
+            raise typer.BadParameter("only the server scenario has a concurrent issuer", param_hint="'--sut'")
         if engine not in ("gapbench", "loadgen"):
             raise typer.BadParameter(f"{engine!r}: expected gapbench or loadgen", param_hint="'--engine'")
         if engine == "loadgen":
@@ -131,7 +141,8 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
             samples_per_query=samples_per_query, qps=qps,
             latency_bound_ms=parse_duration_ms(latency_bound) if latency_bound else None,
             find_max_qps=find_max, batch_sizes=parse_batch_sizes(batch_sizes), workers=workers,
-            warmup_queries=warmup, seed=seed, early_stopping=not no_early_stopping,
+            warmup_queries=warmup, seed=seed, early_stopping=not no_early_stopping, sut=sut,
+            switch_interval_ms=switch_interval,
         ).check()
         from gapbench.latency.run import run_latency_and_save
 

@@ -51,7 +51,7 @@ NormalizerOpt = Annotated[Normalizer, typer.Option(
     "--normalizer", "-n",
     help="none: text as given (jiwer's numbers); basic: lower-case, delete punctuation (Unicode P*), "
     "collapse spaces (jiwer's transforms); whisper: openai-whisper's EnglishTextNormalizer")]
-IouTypeOpt = Annotated[IouType, typer.Option("--iou-type", help="what is matched: boxes or masks")]
+IouTypeOpt = Annotated[IouType, typer.Option("--iou-type", help="what is matched: boxes, masks or keypoints (OKS)")]
 CollarOpt = Annotated[float, typer.Option(
     "--collar", metavar="SECONDS", callback=_seconds,
     help="seconds forgiven on EACH side of every reference boundary (md-eval/dscore -c); "

@@ -117,8 +117,9 @@ def emit(payload: dict[str, Any], fmt: OutputFormat, out: Path | None, show: Any
 
 
 def emit_score(result: ScoreResult, fmt: OutputFormat, out: Path | None = None, title: str = "",
-               units: dict[str, str] | None = None) -> None:
-    """A ScoreResult as tables (headline, then each group) or one JSON object."""
+               units: dict[str, str] | None = None, records: bool = False) -> None:
+    """A ScoreResult as tables (headline, then each group) or one JSON object (with ``records``:
+    its per-unit records under ``"records"``, in the JSON only)."""
 
     from rich.markup import escape
 
@@ -131,7 +132,7 @@ def emit_score(result: ScoreResult, fmt: OutputFormat, out: Path | None = None, 
             con.print(metrics_table(escape(shown), group, key_header="name"))
         print_notes(result.notes)
 
-    emit(result.to_json(), fmt, out, show)
+    emit(result.to_json(with_records=records), fmt, out, show)
 
 
 def fmt_p(p: float, floor: float | None) -> str:

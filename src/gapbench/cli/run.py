@@ -55,6 +55,9 @@ BatchSizeOpt = Annotated[int, typer.Option("--batch-size", min=1, metavar="N", h
 WorkersOpt = Annotated[int, typer.Option("--workers", min=0, metavar="N",
                                          help="prefetch/preprocess threads (0 = inline)")]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="neither read nor write the response cache")]
+MetricOpt = Annotated[list[str] | None, typer.Option(
+    "--metric", metavar="NAME", help="repeatable: a metric added to the task's own: semdist (asr; semantic distance, "
+    "needs gapbench[semdist])")]
 WarmupOpt = Annotated[int, typer.Option(
     "--warmup-batches", min=0, metavar="N", help="computed batches left out of the latency statistics")]
 
@@ -87,6 +90,7 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
         labels: LabelsOpt = None,
         model_option: ModelOptionOpt = None,
         base_url: BaseUrlOpt = None,
+        metric: MetricOpt = None,
     ) -> None:
         """Run a model on a task, clean and under shifts: scores with 95% CIs, the drop from clean with
         its paired interval, per-stage latency, provenance; saved as JSON and to the store."""
@@ -102,7 +106,7 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
                        baseline=baseline, model_options=parse_model_options(model_option, base_url),
                        options={k: str(v) for k, v in (("noise_dir", noise_dir), ("data", data),
                                                         ("annotations", annotations), ("labels", labels))
-                                if v is not None})
+                                if v is not None} | ({"metrics": list(metric)} if metric else {}))
         outcome, json_path = run_and_save(spec, store_url=store, out_dir=out)
         doc = outcome.document.to_json()
         if fmt == OutputFormat.json:
@@ -118,6 +122,9 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
 
         err_console().print(f"JSON written to {json_path}; saved to the store at {masked_url(resolve_url(store))}",
                             markup=False)
+        if outcome.coco_files:
+            err_console().print(f"COCO ground truth and results files (pycocotools' format) in "
+                                f"{outcome.coco_files[0].parent}", markup=False)
 
     @app.command("tasks")
     def tasks_cmd(fmt: FormatOpt = OutputFormat.table) -> None:

@@ -17,6 +17,17 @@ from gapbench.cli.options import (
     SeedOpt,
 )
 
+IouThrsOpt = Annotated[str | None, typer.Option(
+    "--iou-thrs", metavar="T1,T2,...", help="COCOeval params.iouThrs (default 0.50:0.05:0.95)")]
+MaxDetsOpt = Annotated[str | None, typer.Option(
+    "--max-dets", metavar="M1,M2,M3", help="COCOeval params.maxDets (default 1,10,100; keypoints 20)")]
+AreaRangeOpt = Annotated[list[str] | None, typer.Option(
+    "--area-range", metavar="LABEL=LOW:HIGH",
+    help="repeatable: change one of COCOeval's area ranges (small, medium, large; LOW/HIGH in pixels^2)")]
+KptSigmasOpt = Annotated[str | None, typer.Option(
+    "--kpt-sigmas", metavar="S1,S2,...", help="with --iou-type keypoints: per-keypoint OKS sigmas "
+    "(default the 17 COCO person sigmas)")]
+
 
 def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer) -> None:
     @score_app.command("coco")
@@ -29,12 +40,19 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
         seed: SeedOpt = 0,
         no_ci: NoCiOpt = False,
         out: OutOpt = None,
+        iou_thrs: IouThrsOpt = None,
+        max_dets: MaxDetsOpt = None,
+        area_range: AreaRangeOpt = None,
+        kpt_sigmas: KptSigmasOpt = None,
     ) -> None:
-        """COCO AP/AR (the 12 pycocotools stats) and per-class AP, with image-bootstrap 95% CIs."""
+        """COCO AP/AR (the 12 pycocotools stats; 10 for keypoints) and per-class AP, with image-bootstrap 95% CIs."""
         from gapbench.cli.render import emit_score
+        from gapbench.metrics.coco_params import parse_params
         from gapbench.scoring.coco import score_coco
 
-        result = score_coco(gt, dt, iou_type=iou_type.value, bootstrap=bootstrap, seed=seed, ci=not no_ci)
+        params = parse_params(iou_thrs, max_dets, area_range, kpt_sigmas)
+        result = score_coco(gt, dt, iou_type=iou_type.value, bootstrap=bootstrap, seed=seed, ci=not no_ci,
+                            params=params)
         emit_score(result, fmt, out, title=f"COCO {iou_type.value} ({result.info.get('images')} images)")
 
     @compare_app.command("coco")

@@ -21,10 +21,13 @@ DER_HELP = (
     "components / summed reference speech) with a 95% bootstrap CI over files.\n\n"
     "der, missed, false_alarm and confusion are fractions of total reference speech; total and the "
     "'seconds' table are in seconds. Same-speaker overlapping hypothesis turns are counted twice, "
-    "as pyannote does (md-eval merges them)."
+    "as pyannote does (md-eval merges them).\n\n"
+    "Also jer (Jaccard error rate, DIHARD II), purity and coverage, as pyannote.metrics defines them "
+    "(purity and coverage take no UEM, collar or overlap setting), with the same interval over files."
 )
 UNITS = {"der": "fraction", "missed": "fraction", "false_alarm": "fraction", "confusion": "fraction",
-         "total": "seconds", "seconds": "seconds"}
+         "total": "seconds", "seconds": "seconds", "jer": "fraction", "purity": "fraction", "coverage": "fraction",
+         "speakers": "count"}
 
 
 def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from gapbench.core.coco_masks import bad_rle_strings, rle_problem
 from gapbench.errors import InputError
 
-IOU_TYPES = ("bbox", "segm")
+IOU_TYPES = ("bbox", "segm", "keypoints")
 _NUM = (int, float)
 
 
@@ -152,7 +152,7 @@ def validate_gt(gt: Any, file: str, iou_type: str) -> None:
             raise InputError(file, f"{rec} (id {cat['id']!r})", "unique category ids (duplicate)")
         cat_ids.add(cat["id"])
     ann_ids: set[Any] = set()
-    geom = "bbox" if iou_type == "bbox" else "segmentation"
+    geom = {"bbox": "bbox", "segm": "segmentation"}.get(iou_type, iou_type)
     masks = _Masks(file)
     for i, ann in enumerate(gt["annotations"]):
         try:

@@ -17,12 +17,14 @@ inside the timed region logs, prints or allocates more than the record of the qu
 """
 from __future__ import annotations
 
+import contextlib
+import gc
 import math
 import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +50,39 @@ def wait_until(deadline_ns: int) -> int:
         if left <= 0:
             return t
         time.sleep((left - SPIN_NS) / 1e9 if left > SPIN_NS else 0)
+
+
+@contextlib.contextmanager
+def quiet_gc(collect_between: bool = True) -> Iterator[None]:
+    """Keep the cyclic garbage collector out of the timed regions (as MLPerf harnesses do).
+
+    On entry the objects alive so far (the model, the sample pool) are frozen (:func:`gc.freeze`:
+    no collection traverses them again) and, with ``collect_between``, automatic collection is
+    disabled: the closed loop calls :func:`collect_if_due` between queries, outside the timed region,
+    so a collection (tens of microseconds for the young generation, milliseconds for a full one) is
+    never charged to a query. Without ``collect_between`` (the open loop, where there is no "between")
+    collection stays automatic but only sees objects made during the run. Restored on exit.
+    """
+    was_enabled = gc.isenabled()
+    gc.freeze()
+    if collect_between:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+        gc.unfreeze()
+
+
+def collect_if_due() -> None:
+    """Collect the young generations if the interpreter would have by now (its own thresholds: the
+    middle generation when its count passed its threshold too, else the youngest). The oldest
+    generation is left for after the run (collection is re-enabled on leaving :func:`quiet_gc`):
+    a full collection's cost grows with the records the run keeps."""
+    counts, thresholds = gc.get_count(), gc.get_threshold()
+    if thresholds[0] and counts[0] > thresholds[0]:
+        gc.collect(1 if counts[1] + 1 > thresholds[1] else 0)
 
 
 def poisson_schedule(qps: float, n: int, seed: int) -> np.ndarray:
@@ -113,6 +148,7 @@ class LoadResult:
     interrupted: bool = False
     overloaded: bool = False  # the open loop gave up: queries waited longer than the abort limit
     unfinished: int = 0  # queries issued (or scheduled) that never ran
+    notes: list[str] = field(default_factory=list)  # what the report must say about how the run went
 
     @property
     def duration_s(self) -> float:
@@ -124,7 +160,11 @@ def closed_loop(serve: Serve, queries: Sequence[Sequence[Any]], *, min_queries: 
     """Issue ``queries`` one at a time (cycling) until ``min_queries`` (default: each once) ran and
     ``min_duration_s`` passed.
 
-    ``after(record)`` (e.g. a progress bar) runs after the record is closed, outside the timed region.
+    The timed region of a query is ``serve`` alone: its record is built before the issue stamp, and
+    the completion stamp is the one ``serve`` sets in ``record.done_ns`` when its result is ready
+    (LoadGen's ``QuerySamplesComplete``; the system's bookkeeping after that is not the query's
+    latency), else the time ``serve`` returned. ``after(record)`` (e.g. a progress bar) and garbage
+    collection (:func:`quiet_gc`) run between queries, outside the timed region.
     """
     records: list[QueryRecord] = []
     start = now_ns()
@@ -132,20 +172,25 @@ def closed_loop(serve: Serve, queries: Sequence[Sequence[Any]], *, min_queries: 
     interrupted = False
     n_min = len(queries) if min_queries is None else min_queries
     i = 0
-    try:
-        while i < n_min or now_ns() < min_end:
-            q = queries[i % len(queries)]
-            t = now_ns()
-            rec = QueryRecord(i, len(q), t, t, t)
-            serve(q, rec)
-            rec.done_ns = now_ns()
-            rec.completed = True
-            records.append(rec)
-            if after is not None:
-                after(rec)
-            i += 1
-    except KeyboardInterrupt:
-        interrupted = True
+    with quiet_gc():
+        try:
+            while i < n_min or now_ns() < min_end:
+                q = queries[i % len(queries)]
+                rec = QueryRecord(i, len(q), 0)
+                t = now_ns()
+                rec.scheduled_ns = rec.issued_ns = rec.started_ns = t
+                serve(q, rec)
+                t = now_ns()
+                if not rec.done_ns:
+                    rec.done_ns = t
+                rec.completed = True
+                records.append(rec)
+                if after is not None:
+                    after(rec)
+                i += 1
+                collect_if_due()
+        except KeyboardInterrupt:
+            interrupted = True
     return LoadResult(records, start, now_ns(), interrupted=interrupted)
 
 
@@ -154,9 +199,12 @@ def open_loop(serve: Serve, queries: Sequence[Sequence[Any]], schedule_s: np.nda
     """Issue query ``i % len(queries)`` at ``start + schedule_s[i]``, whatever the system is doing.
 
     The issuer (this thread) only stamps the time and enqueues; ``workers`` threads serve the queue
-    (the system under test's own concurrency). The interpreter's thread switch interval is left at
-    its default (5 ms): lowering it to 0.2 ms doubled the server p99 on a loaded 2-CPU machine (a
-    forced GIL hand-off waits for the other thread to be scheduled). When a query has waited more
+    (the system under test's own concurrency). The issuer needs the GIL to stamp a query: a model
+    that holds it delays the issue by up to the interpreter's switch interval (5 ms by default). The
+    scenario can lower the interval for the run (``--switch-interval``; one worker: no measurable
+    cost to the service time; two GIL-holding workers: service p99 +25%) or serve in a separate
+    process (``--sut process``, :mod:`gapbench.latency.process_sut`); the fidelity benchmark
+    measures both. When a query has waited more
     than ``abort_after_s`` since its scheduled time before a worker picks it up, the run is
     *overloaded*: issuing stops and the remaining queries are counted as unfinished rather than waited
     for (a QPS the machine cannot sustain ends in bounded time and is reported as such).
@@ -181,7 +229,9 @@ def open_loop(serve: Serve, queries: Sequence[Sequence[Any]], schedule_s: np.nda
                 serve(queries[rec.index % len(queries)], rec)
             except BaseException as exc:  # noqa: BLE001 - recorded as this query's failure
                 rec.error = f"{type(exc).__name__}: {exc}"
-            rec.done_ns = now_ns()
+            t = now_ns()
+            if not rec.done_ns:
+                rec.done_ns = t
             rec.completed = True
 
     return _issue(work, records, inbox, stop, queries, schedule_s, workers)
@@ -225,5 +275,5 @@ def _issue(work: Callable[[int], None], records: list[QueryRecord], inbox: queue
                       unfinished=unfinished)
 
 
-__all__ = ["LoadResult", "QueryRecord", "Serve", "closed_loop", "now_ns", "open_loop", "poisson_schedule",
-           "wait_until"]
+__all__ = ["LoadResult", "QueryRecord", "Serve", "closed_loop", "collect_if_due", "now_ns", "open_loop",
+           "poisson_schedule", "quiet_gc", "wait_until"]

@@ -111,7 +111,7 @@ def scenario_block(scenario: str, settings: dict[str, Any], load: LoadResult, *,
         "throughput": {"queries_per_s": len(ok) / dur if dur > 0 else None,
                        "samples_per_s": n_samples / dur if dur > 0 else None},
         "queries": len(ok), "samples": n_samples, "failures": failures, "unfinished": load.unfinished,
-        "duration_s": dur, "interrupted": load.interrupted, "notes": [],
+        "duration_s": dur, "interrupted": load.interrupted, "notes": list(load.notes),
     }
     if scenario == "server":
         block["issue_delay"] = percentiles_ms([r.issue_delay_s for r in load.records])

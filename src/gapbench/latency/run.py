@@ -40,6 +40,9 @@ def run_latency(task: str, model: str | ModelAdapter | Callable[[list[Any]], Any
         raise InputError(None, "--engine", "gapbench or loadgen", engine)
     if engine == "loadgen" and settings.find_max_qps:
         raise InputError(None, "--find-max-qps", "--engine gapbench (LoadGen's own search is not wired)", engine)
+    if engine == "loadgen" and settings.sut != "thread":
+        raise InputError(None, "--sut", "thread with --engine loadgen (LoadGen issues from its own thread)",
+                         settings.sut)
     spec = get_task(task)
     target = model if model is not None else spec.default_model
     if target is None:
@@ -103,7 +106,8 @@ def run_latency_and_save(task: str, model: str | ModelAdapter | Callable[[list[A
 
 
 def provenance() -> dict[str, Any]:
-    """The machine and software that produced the figures, and the peak resident memory so far."""
+    """The machine and software that produced the figures, and the peak resident memory so far (of this
+    process, and of the largest child process that finished: ``--sut process`` serves in one)."""
     from importlib.metadata import PackageNotFoundError, version
 
     import numpy
@@ -114,12 +118,15 @@ def provenance() -> dict[str, Any]:
         gb_version = None
 
     rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    # the largest finished child: a --sut process system under test (joined at the end of its run)
+    child_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return {
         "hardware": {"machine": platform.machine(), "processor": platform.processor() or None,
                      "cpu_count": os.cpu_count()},
         "software": {"python": sys.version.split()[0], "platform": platform.platform(), "numpy": numpy.__version__,
                      "gapbench": gb_version},
         "peak_rss_mb": rss_kb / 1024.0,
+        "peak_rss_children_mb": child_kb / 1024.0 if child_kb else None,
         "energy": "see latency.hardware (RAPL powercap / NVML, read around the measured window)",
         "clock": "time.perf_counter_ns",
     }

@@ -10,7 +10,10 @@ their decode time is measured then and reported as the ``decode`` stage, outside
 * ``multi-stream``: ``samples_per_query`` samples per query (one model batch), closed loop -- the
   LoadGen >= v2.0 rule (the next query when the previous completes, no fixed interval). Metric: p99.
 * ``server``: one sample per query, Poisson arrivals at ``qps`` (seeded), open loop; valid iff
-  p99 <= ``latency_bound_ms``. ``find_max_qps`` searches the highest valid QPS.
+  p99 <= ``latency_bound_ms``. ``find_max_qps`` searches the highest valid QPS. ``sut="process"``
+  serves in a forked child so a model holding the GIL cannot delay the issuer
+  (:mod:`gapbench.latency.process_sut`); ``switch_interval_ms`` lowers the interpreter's GIL switch
+  interval for the run instead (restored after).
 * ``offline``: every sample at once, served in batches of each size in ``batch_sizes``; samples/s.
 
 Every closed/open-loop run lasts at least ``min_duration_s`` and ``min_queries``; the first
@@ -18,12 +21,16 @@ Every closed/open-loop run lasts at least ``min_duration_s`` and ``min_queries``
 """
 from __future__ import annotations
 
+import contextlib
 import math
+import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+import numpy as np
 
 from gapbench.core.sample import Sample
 from gapbench.errors import InputError
@@ -36,6 +43,9 @@ from gapbench.runner.pipeline import Pipeline
 
 SCENARIOS = ("single-stream", "multi-stream", "server", "offline")
 TARGET_PERCENTILE = {"single-stream": 90.0, "multi-stream": 99.0, "server": 99.0, "offline": 99.0}
+SUT_KINDS = ("thread", "process")
+# issue times later than this (p99) mean the issuer waited for the GIL (issue 10's 1 ms target)
+ISSUE_DELAY_LIMIT_MS = 1.0
 IMAGE_TYPES = ("image-classification", "object-detection", "semantic-segmentation")
 
 
@@ -56,6 +66,9 @@ class ScenarioSettings:
     warmup_queries: int = 10
     seed: int = 0
     early_stopping: bool = True  # a run too short for LoadGen's early-stopping estimate is invalid
+    sut: str = "thread"  # server: "thread" (workers in this process) or "process" (a forked child)
+    switch_interval_ms: float | None = None  # server: sys.setswitchinterval during the run (then restored;
+    # with sut="process", in the child)
 
     def check(self) -> ScenarioSettings:
         def bad(opt: str, expected: str, got: Any) -> InputError:
@@ -86,6 +99,14 @@ class ScenarioSettings:
             raise bad("--workers", "an integer >= 1", self.workers)
         if self.warmup_queries < 0:
             raise bad("--warmup-queries", "an integer >= 0", self.warmup_queries)
+        if self.sut not in SUT_KINDS:
+            raise bad("--sut", " or ".join(SUT_KINDS), self.sut)
+        if (self.sut != "thread" or self.switch_interval_ms is not None) and self.scenario != "server":
+            raise bad("--sut/--switch-interval", "--scenario server (the only scenario with a concurrent issuer)",
+                      self.scenario)
+        if self.switch_interval_ms is not None and not (math.isfinite(self.switch_interval_ms)
+                                                        and self.switch_interval_ms > 0):
+            raise bad("--switch-interval", "a number of milliseconds > 0", self.switch_interval_ms)
         return self
 
     def to_json(self) -> dict[str, Any]:
@@ -96,7 +117,8 @@ class ScenarioSettings:
             out["samples_per_query"] = self.samples_per_query
         if self.scenario == "server":
             out.update(qps=self.qps, latency_bound_ms=self.latency_bound_ms, workers=self.workers,
-                       find_max_qps=self.find_max_qps, qps_resolution=self.qps_resolution)
+                       find_max_qps=self.find_max_qps, qps_resolution=self.qps_resolution, sut=self.sut,
+                       switch_interval_ms=self.switch_interval_ms)
         if self.scenario == "offline":
             out["batch_sizes"] = list(self.batch_sizes)
         return out
@@ -174,8 +196,16 @@ class SystemUnderTest:
         self.served: list[int] = []  # samples per served query (list.append is atomic across workers)
 
     def serve(self, samples: Sequence[Sample], rec: QueryRecord) -> None:
-        """Run one query through the pipeline; fill the record's stages, first result and error."""
+        """Run one query through the pipeline; fill the record's completion time, stages, first result
+        and error.
+
+        The query completes when the pipeline's last validated prediction exists (``BatchTiming.t_done``,
+        stamped right after postprocess and validation, on the ``perf_counter`` clock): the stage
+        arrays and the record's bookkeeping that follow are not part of its latency.
+        """
         out = self.pipe.process(samples)
+        if out.timing is not None:
+            rec.done_ns = round(out.timing.t_done * 1e9)
         rec.outcome = out
         self.served.append(len(samples))
         if self.view is not None:
@@ -269,11 +299,43 @@ def abort_after_s(settings: ScenarioSettings) -> float:
     return max(1.0, 10 * settings.latency_bound_ms / 1e3)
 
 
+@contextlib.contextmanager
+def switch_interval(ms: float | None) -> Iterator[None]:
+    """``sys.setswitchinterval(ms / 1000)`` inside the block (nothing when None), restored after.
+
+    A thread waiting for the GIL asks the holder to drop it after this interval; a shorter one lets
+    the issuer stamp a query sooner while a GIL-holding model runs, at the price of more forced
+    switches in the model's own computation (``benchmarks/latency_fidelity.py`` measures both)."""
+    if ms is None:
+        yield
+        return
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(ms / 1e3)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(old)
+
+
 def _server_load(sut: SystemUnderTest, queries: Sequence[Sequence[Sample]], settings: ScenarioSettings,
                  qps: float) -> LoadResult:
     n = max(settings.min_queries, math.ceil(qps * settings.min_duration_s))
     schedule = poisson_schedule(qps, n, settings.seed)
-    return open_loop(sut.serve, queries, schedule, workers=settings.workers, abort_after_s=abort_after_s(settings))
+    if settings.sut == "process":
+        from gapbench.latency.process_sut import open_loop_process
+
+        si = None if settings.switch_interval_ms is None else settings.switch_interval_ms / 1e3
+        return open_loop_process(sut, queries, schedule, workers=settings.workers,
+                                 abort_after_s=abort_after_s(settings), switch_interval_s=si)
+    with switch_interval(settings.switch_interval_ms):
+        load = open_loop(sut.serve, queries, schedule, workers=settings.workers,
+                         abort_after_s=abort_after_s(settings))
+    delays = [r.issue_delay_s for r in load.records]
+    if delays and float(np.percentile(delays, 99)) * 1e3 > ISSUE_DELAY_LIMIT_MS:
+        load.notes.append(f"queries were issued late (p99 {float(np.percentile(delays, 99)) * 1e3:.2f} ms after "
+                          "their schedule): the issuer waited for the GIL, held by the model or by this machine's "
+                          "load; --sut process serves in a separate process")
+    return load
 
 
 def find_max_qps(valid_at: Callable[[float], bool], start: float, resolution: float = 0.02,
@@ -361,5 +423,6 @@ def _offline(sut: SystemUnderTest, pool: Sequence[Sample], settings: ScenarioSet
     return ScenarioRun(block, best[2], sweep)
 
 
-__all__ = ["SCENARIOS", "ScenarioRun", "ScenarioSettings", "StreamingView", "SystemUnderTest", "abort_after_s",
-           "find_max_qps", "load_pool", "make_queries", "run_scenario", "stream_function"]
+__all__ = ["SCENARIOS", "SUT_KINDS", "ScenarioRun", "ScenarioSettings", "StreamingView", "SystemUnderTest",
+           "abort_after_s", "find_max_qps", "load_pool", "make_queries", "run_scenario", "stream_function",
+           "switch_interval"]

@@ -42,6 +42,7 @@ from gapbench.core.metric import FRACTION_UP, Metric, check_batch
 from gapbench.core.results import MetricValue, ScoreResult
 from gapbench.errors import InputError
 from gapbench.metrics.coco_accumulate import STAT_NAMES
+from gapbench.metrics.coco_params import KP_STAT_NAMES, CocoParams, check_keypoints
 from gapbench.metrics.intervals import DEFAULT_RESAMPLES, DEFAULT_SEED, MIN_DISTINCT, MIN_UNITS
 
 METRIC_NAMES = STAT_NAMES  # the one list, in pycocotools' summarize() order
@@ -67,8 +68,8 @@ def _prepare_for_engine(inp: CocoInput) -> tuple[dict[str, Any], list[dict[str, 
     return gt, dt
 
 
-def run_engine(inp: CocoInput, iou_type: str) -> Any:
-    """faster-coco-eval's ``COCOeval_faster`` after evaluate/accumulate/summarize."""
+def run_engine(inp: CocoInput, iou_type: str, params: CocoParams | None = None) -> Any:
+    """faster-coco-eval's ``COCOeval_faster`` (with ``params`` applied) after evaluate/accumulate/summarize."""
     from faster_coco_eval import COCO, COCOeval_faster
 
     gt, dt = _prepare_for_engine(inp)
@@ -79,7 +80,10 @@ def run_engine(inp: CocoInput, iou_type: str) -> Any:
         warnings.simplefilter("ignore")
         cgt = COCO(gt, print_function=_silent)
         cdt = cgt.loadRes(dt)
-    ev = COCOeval_faster(cgt, cdt, iou_type, print_function=_silent)
+    params = params or CocoParams()
+    sigmas = list(params.sigmas()) if iou_type == "keypoints" else None
+    ev = COCOeval_faster(cgt, cdt, iou_type, print_function=_silent, kpt_oks_sigmas=sigmas)
+    params.apply(ev.params)
     ev.evaluate()
     ev.accumulate()
     ev.summarize()
@@ -107,18 +111,43 @@ def evaluate_coco(
     bootstrap: int = DEFAULT_RESAMPLES,
     seed: int = DEFAULT_SEED,
     ci: bool = True,
+    params: CocoParams | None = None,
 ) -> ScoreResult:
-    """Score validated input: pycocotools-exact point values + (optionally) the image bootstrap."""
+    """Score validated input: pycocotools-exact point values + (optionally) the image bootstrap.
+
+    ``params``: the COCOeval ``Params`` changes (:mod:`gapbench.metrics.coco_params`). Keypoints
+    report pycocotools' 10 ``summarizeKps`` stats without intervals (the bootstrap's
+    re-accumulation covers the detection stats only); changed IoU thresholds keep intervals only
+    when 0.5 and 0.75 are among them (the AP50/AP75 slices the re-accumulation reads)."""
     from gapbench.metrics.coco_bootstrap import bootstrap_coco
     from gapbench.metrics.coco_exact import exact_point_from_engine
 
+    params = params or CocoParams()
+    params.check(iou_type)
+    stat_names = KP_STAT_NAMES if iou_type == "keypoints" else METRIC_NAMES
+    if iou_type == "keypoints":
+        check_keypoints(inp.gt, inp.dt, inp.gt_file, inp.dt_file, params.sigmas())
     timing: dict[str, float] = {}
     t0 = time.perf_counter()
-    ev = run_engine(inp, iou_type)
+    ev = run_engine(inp, iou_type, params)
     timing["engine"] = time.perf_counter() - t0
-    engine_stats = np.asarray(ev.stats[:12], dtype=float)
+    engine_stats = np.asarray(ev.stats[:len(stat_names)], dtype=float)
     names = {c["id"]: str(c.get("name", c["id"])) for c in inp.gt["categories"]}
     notes = list(inp.notes)
+    if ci and bootstrap > 0 and iou_type == "keypoints":
+        notes.append("keypoints: no bootstrap intervals (the image bootstrap re-accumulates the detection "
+                     "stats only)")
+        ci = False
+    elif ci and bootstrap > 0 and params.iou_thrs is not None and not {0.5, 0.75} <= set(params.iou_thrs):
+        notes.append("IoU thresholds without 0.5 and 0.75: no bootstrap intervals")
+        ci = False
+    elif ci and bootstrap > 0 and params.max_dets is not None and 100 not in params.max_dets:
+        notes.append("maxDets without 100: no bootstrap intervals")
+        ci = False
+    if iou_type != "keypoints" and params.max_dets is not None and 100 not in params.max_dets:
+        notes.append("AP: pycocotools' summarize() reads it at maxDets=100, which is not among the maxDets "
+                     "given: null (pycocotools' -1)")
+        engine_stats[0] = -1.0  # the engine reads maxDets[-1] there; pycocotools' rule is the reference
     n_img = len(ev.params.imgIds)
     cis: dict[str, tuple[float, float]] = {}
     class_cis: dict[int, tuple[float, float]] = {}
@@ -137,9 +166,9 @@ def evaluate_coco(
             elif not np.allclose(boot.point, engine_stats, atol=1e-9, rtol=0):
                 notes.append("bootstrap re-accumulation disagrees with the engine; intervals omitted")
             else:
-                cis = {n: boot.ci[n] for n in METRIC_NAMES if n in boot.ci}
+                cis = {n: boot.ci[n] for n in stat_names if n in boot.ci}
                 class_cis = boot.class_ci
-                notes += [f"{n}: {boot.ci_reasons[n]}" for n in METRIC_NAMES if n in boot.ci_reasons]
+                notes += [f"{n}: {boot.ci_reasons[n]}" for n in stat_names if n in boot.ci_reasons]
                 class_reasons = boot.class_reasons
                 exact = boot.exact
                 if boot.exact_note:
@@ -162,7 +191,7 @@ def evaluate_coco(
     else:
         stats = [_nan(float(x)) for x in engine_stats]
         per_class = _per_class_ap(ev)
-    metrics = {n: MetricValue(v, cis.get(n)) for n, v in zip(METRIC_NAMES, stats)}
+    metrics = {n: MetricValue(v, cis.get(n)) for n, v in zip(stat_names, stats)}
     # BC intervals contain the value by construction; never print one that does not
     outside = [n for n, mv in metrics.items() if mv.ci95 and not mv.ci95[0] <= mv.value <= mv.ci95[1]]
     for n in outside:
@@ -194,6 +223,8 @@ def evaluate_coco(
         "seed": seed,
         "timing_s": {k: round(v, 4) for k, v in timing.items()},
     }
+    if not params.is_default():
+        info["params"] = params.describe()
     return ScoreResult("coco", metrics, {"per_class": group}, info, notes, _image_records(inp))
 
 
@@ -297,7 +328,14 @@ class COCOMetric(Metric):
         validate_gt(gt, "<references>", self.iou_type)
         notes = validate_dt(dt, "<predictions>", gt, "<references>", self.iou_type)
         inp = CocoInput(gt, dt, "<references>", "<predictions>", owned=False, notes=notes)
-        return evaluate_coco(inp, iou_type=self.iou_type, bootstrap=bootstrap, seed=seed, ci=ci)
+        result = evaluate_coco(inp, iou_type=self.iou_type, bootstrap=bootstrap, seed=seed, ci=ci)
+        # per-sample rows joinable with the runner's (by sample id), each with its predictions as
+        # COCO result records (bbox xywh, category_id, score: the results-file format, less image_id)
+        by_image = {str(i): d for i, (_, _, d) in self._images.items()}
+        for rec in result.records:
+            rec["sample_id"] = rec["id"]
+            rec["predictions"] = [{k: v for k, v in d.items() if k != "image_id"} for d in by_image.get(rec["id"], [])]
+        return result
 
 
 def _detections_to_dicts(pred: Any, image_id: Any) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from gapbench.core.arrays import nanmean
+from gapbench.metrics.coco_params import gt_ignored
 
 EPS = np.spacing(1)
 STAT_NAMES: tuple[str, ...] = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs",
@@ -42,7 +43,7 @@ class Matched:
         g_area = np.fromiter((a["area"] for a in gts), float, n_g)
         g_crowd = np.fromiter((bool(a.get("iscrowd", 0)) for a in gts), bool, n_g)
         lo, hi = self.area_rng[:, 0], self.area_rng[:, 1]
-        g_ig = g_crowd[:, None] | (g_area[:, None] < lo) | (g_area[:, None] > hi)  # (n_g, A)
+        g_ig = gt_ignored(gts, p.iouType)[:, None] | (g_area[:, None] < lo) | (g_area[:, None] > hi)  # (n_g, A)
         # npig per (image, area, category)
         npig = np.zeros((self.nI, self.A, self.K), np.int64)
         for a in range(self.A):

@@ -76,6 +76,7 @@ def _workers() -> int:
     return max(1, min(8, n))
 
 
+_INLINE_WORK = 1_000_000  # detections x resamples below which the resamples run in this thread
 _FORKED_ACC: Any = None  # the accumulator a forked worker inherits (copy-on-write, never pickled)
 
 
@@ -90,6 +91,10 @@ def _map_stats(acc: Any, jobs: list[Any]) -> list[Any]:
     import multiprocessing as mp
 
     global _FORKED_ACC
+    # a small scan (detections x resamples) costs less in this thread than starting workers:
+    # measured on 16 OCR scenes (57 detections, 1,000 resamples): 0.05 s CPU here vs 0.08-0.14 s forked
+    if acc.mt.N * sum(len(job[0]) for job in jobs) < _INLINE_WORK:
+        return [acc.stats(*job) for job in jobs]
     n = _workers()
     if n > 1 and len(jobs) > n and "fork" in mp.get_all_start_methods():
         from concurrent.futures import ProcessPoolExecutor

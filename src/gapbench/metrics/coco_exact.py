@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from gapbench.metrics.coco_accumulate import EPS, Accumulator, Matched
+from gapbench.metrics.coco_params import gt_ignored
 
 ONE_TP = 1.0 / (1.0 + EPS)  # pycocotools' precision at tp=1, fp=0: 0.9999999999999998
 
@@ -28,6 +29,8 @@ def summarize(precision: np.ndarray, recall: np.ndarray, params: Any) -> np.ndar
     nothing is defined.
     """
     p = params
+    if getattr(p, "iouType", "bbox") == "keypoints":
+        return _summarize_kps(precision, recall, p)
     thrs = np.asarray(p.iouThrs)
     area_lbl, max_dets = list(p.areaRngLbl), list(p.maxDets)
 
@@ -64,6 +67,25 @@ def summarize(precision: np.ndarray, recall: np.ndarray, params: Any) -> np.ndar
     ])
 
 
+def _stat(precision: np.ndarray, recall: np.ndarray, p: Any, ap: int, iou_thr: float | None, area: str,
+          max_det: int) -> float:
+    """One ``COCOeval._summarize`` call: the slice, ``s[s > -1]``, ``np.mean``; -1 where empty."""
+    aind = [i for i, a in enumerate(p.areaRngLbl) if a == area]
+    mind = [i for i, m in enumerate(p.maxDets) if m == max_det]
+    s = precision if ap == 1 else recall
+    if iou_thr is not None:
+        s = s[np.where(iou_thr == np.asarray(p.iouThrs))[0]]
+    s = s[:, :, :, aind, mind] if ap == 1 else s[:, :, aind, mind]
+    kept = s[s > -1]
+    return -1.0 if len(kept) == 0 else float(np.mean(kept))
+
+
+def _summarize_kps(precision: np.ndarray, recall: np.ndarray, p: Any) -> np.ndarray:
+    """pycocotools' ``summarizeKps``: 10 stats at the literal maxDets=20, areas all/medium/large."""
+    return np.array([_stat(precision, recall, p, ap, thr, area, 20) for ap in (1, 0)
+                     for thr, area in ((None, "all"), (.5, "all"), (.75, "all"), (None, "medium"), (None, "large"))])
+
+
 def per_class_ap(precision: np.ndarray, cat_ids: Any) -> dict[int, float]:
     """AP@[.5:.95] per category id (area all, last maxDets), averaged as summarize() does."""
     out = {}
@@ -91,7 +113,7 @@ class _PairWalker:
         g_area = np.array([g["area"] for g in gts], float)
         self.crowd = np.array([bool(g.get("iscrowd", 0)) for g in gts], bool)
         outside = (g_area[None, :] < lo[:, None]) | (g_area[None, :] > hi[:, None])
-        self.gig = self.crowd[None, :] | outside  # (A, G)
+        self.gig = gt_ignored(gts, ev.params.iouType)[None, :] | outside  # (A, G)
         d_area = np.array([d["area"] for d in dts], float)
         self.oor = (d_area[:, None] < lo) | (d_area[:, None] > hi)  # (D, A)
         self.thr = np.minimum(thr, 1 - 1e-10)[None, :, None]  # (1, T, 1)
@@ -227,7 +249,8 @@ def exact_point_from_engine(ev: Any) -> tuple[np.ndarray, dict[int, float], np.n
 
 
 def _npig(ev: Any) -> np.ndarray:
-    """Non-ignored GT per (category, area range): not crowd, area inside the (inclusive) range."""
+    """Non-ignored GT per (category, area range): not ignored (crowd; keypoints: no labelled point),
+    area inside the (inclusive) range."""
     p = ev.params
     cat_index = {int(c): k for k, c in enumerate(p.catIds)}
     rng = np.asarray(p.areaRng, dtype=float)
@@ -236,8 +259,7 @@ def _npig(ev: Any) -> np.ndarray:
     cat = np.fromiter((cat_index.get(c, -1) for c in map(itemgetter("category_id"), gts)), np.int64, n)
     img = np.fromiter(map(itemgetter("image_id"), gts), np.int64, n)
     area = np.fromiter(map(itemgetter("area"), gts), float, n)
-    crowd = np.fromiter((bool(g.get("iscrowd", 0)) for g in gts), bool, n)
-    ok = (cat >= 0) & np.isin(img, np.asarray(p.imgIds, np.int64)) & ~crowd
+    ok = (cat >= 0) & np.isin(img, np.asarray(p.imgIds, np.int64)) & ~gt_ignored(gts, p.iouType)
     inside = (area[:, None] >= rng[:, 0]) & (area[:, None] <= rng[:, 1])  # (n, A)
     out = np.zeros((len(p.catIds), len(rng)), np.int64)
     for a in range(len(rng)):

@@ -60,6 +60,7 @@ class BoxDetectionMetric(COCOMetric):
     def __init__(self, categories: list[dict[str, Any]] | None = None, iou_type: str = "bbox") -> None:
         super().__init__(list(categories or []), iou_type)
         self.dropped = 0  # GT boxes left out (moved wholly out of the frame)
+        self.source_ids: dict[str, Any] = {}  # sample id -> the data set's own image id (COCO files)
 
     def update(self, predictions: Any, references: Any, ids: Any = None) -> None:
         preds, refs, id_list = check_batch(predictions, references, ids)
@@ -71,6 +72,8 @@ class BoxDetectionMetric(COCOMetric):
             if not self.categories and ref.get("categories"):
                 self.categories = [dict(c) for c in ref["categories"]]
             converted.append({"annotations": anns, **{f: ref[f] for f in ("width", "height") if f in ref}})
+            if id_list and ref.get("image_id") is not None:
+                self.source_ids[str(id_list[k])] = ref["image_id"]
         if not self.categories:
             raise InputError(None, "detection metric", "categories (metric args or reference['categories'])")
         super().update(preds, converted, id_list)
@@ -78,17 +81,20 @@ class BoxDetectionMetric(COCOMetric):
     def state_dict(self) -> dict[str, Any]:
         state = super().state_dict()
         state["dropped"] = self.dropped
+        state["source_ids"] = dict(self.source_ids)
         return state
 
     def load_state_dict(self, state: Any) -> BoxDetectionMetric:
         super().load_state_dict(state)
         self.categories = [dict(c) for c in state["config"]["categories"]]
         self.dropped = int(state.get("dropped", 0))
+        self.source_ids = dict(state.get("source_ids", {}))
         return self
 
     def merge(self, other: COCOMetric) -> BoxDetectionMetric:
         super().merge(other)
         self.dropped += getattr(other, "dropped", 0)
+        self.source_ids.update(getattr(other, "source_ids", {}))
         if not self.categories:
             self.categories = list(other.categories)
         return self

@@ -175,5 +175,18 @@ class TopKAccuracy(ComponentMetric):
             result.notes.append(f"k={','.join(map(str, big))} >= number of classes ({c}): every sample is a "
                                 "hit (sklearn warns the same)")
         result.info.update({"num_classes": c, "binary": bool(self.binary), "k": list(self.k)})
+        # per-class table: top-k (first k asked) among the samples of each true class (= that class's
+        # recall at k; sklearn's top_k_accuracy_score on the class's samples), Wilson interval each
+        from gapbench.core.results import MetricValue
+
+        labels = self.table()[:, 0].astype(np.int64)
+        per_class = {}
+        for cls in np.unique(labels).tolist():
+            hit = rows[labels == cls, 0]
+            ci = intervals.wilson_interval(float(hit.sum()), float(len(hit))) if result.metrics and any(
+                mv.ci95 for mv in result.metrics.values()) else None
+            per_class[str(cls)] = MetricValue(float(hit.mean()), ci)
+        result.groups["per_class"] = per_class
+        result.info["per_class"] = f"top{self.k[0]} among each true class's samples"
         if any(mv.ci95 for mv in result.metrics.values()):
             result.info["ci"] = "wilson"

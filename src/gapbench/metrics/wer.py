@@ -20,14 +20,20 @@ Definitions (identical to jiwer 4, the field's library, which does the alignment
 * The 95% interval resamples utterances (the component base's bootstrap of (errors, units)).
 
 Per-utterance records: ``{"sample_id", "ref_units", "substitutions", "deletions", "insertions",
-"hits", "errors"}``.
+"hits", "errors"}``, and with ``alignments=True`` also ``"alignment"``: jiwer's alignment of the
+utterance, one ``[ref_unit, hyp_unit, op]`` triple per aligned position in order, ``op`` in sclite's
+letters ``"C"`` (correct, jiwer ``equal``), ``"S"`` (``substitute``), ``"D"`` (``delete``: hyp unit
+``null``) and ``"I"`` (``insert``: ref unit ``null``). Expanding jiwer's ``AlignmentChunk`` spans
+over its token lists gives exactly these triples; grouping runs of one op gives the chunks back.
+The units are the tokens after normalisation (words, or characters for CER, a space included).
+Alignments are opt-in: they hold the texts, which the count table never does.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import Any, Literal
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, Self
 
 import numpy as np
 
@@ -52,18 +58,30 @@ def tokenize(text: str, unit: Unit = "word") -> list[str]:
     return [w for w in _MULTI_SPACE.sub(" ", text).strip().split(" ") if w]
 
 
+Pair = list[Any]  # [ref unit | None, hyp unit | None, "C" | "S" | "D" | "I"]
+OPS = {"equal": "C", "substitute": "S", "delete": "D", "insert": "I"}
+
+
 def align_counts(refs: list[str], hyps: list[str], unit: Unit) -> list[tuple[int, int, int, int]]:
     """``(S, D, I, H)`` per utterance from one jiwer call (references must be non-empty)."""
+    return align(refs, hyps, unit)[0]
+
+
+def align(refs: list[str], hyps: list[str], unit: Unit, pairs: bool = False
+          ) -> tuple[list[tuple[int, int, int, int]], list[list[Pair]]]:
+    """``(S, D, I, H)`` per utterance and, with ``pairs``, the aligned ``[ref, hyp, op]`` triples
+    (module docstring), from one jiwer call (references must be non-empty)."""
     import jiwer
 
     if not refs:
-        return []
+        return [], []
 
     def transform(sentences: list[str]) -> list[list[str]]:
         # jiwer's wer_default / cer_default, without its per-transform list passes (same tokens)
         return [tokenize(x, unit) for x in sentences]
 
     out = jiwer.process_words(refs, hyps, reference_transform=transform, hypothesis_transform=transform)
+    aligned = [_pairs(c, r, h) for c, r, h in zip(out.alignments, out.references, out.hypotheses)] if pairs else []
     rows: list[tuple[int, int, int, int]] = []
     for chunks in out.alignments:
         s = d = i = h = 0
@@ -78,7 +96,21 @@ def align_counts(refs: list[str], hyps: list[str], unit: Unit) -> list[tuple[int
             else:  # insert
                 i += c.hyp_end_idx - c.hyp_start_idx
         rows.append((s, d, i, h))
-    return rows
+    return rows, aligned
+
+
+def _pairs(chunks: list[Any], ref: list[str], hyp: list[str]) -> list[Pair]:
+    """jiwer's chunks of one utterance expanded into ``[ref, hyp, op]`` triples."""
+    out: list[Pair] = []
+    for c in chunks:
+        op = OPS[c.type]
+        if op == "I":
+            out += [[None, w, "I"] for w in hyp[c.hyp_start_idx:c.hyp_end_idx]]
+        elif op == "D":
+            out += [[w, None, "D"] for w in ref[c.ref_start_idx:c.ref_end_idx]]
+        else:  # equal and substitute spans have one length on both sides
+            out += [[r, h, op] for r, h in zip(ref[c.ref_start_idx:c.ref_end_idx], hyp[c.hyp_start_idx:c.hyp_end_idx])]
+    return out
 
 
 def _text(x: Any, what: str, index: int) -> str:
@@ -96,8 +128,10 @@ class WERMetric(ComponentMetric):
     unit = "utterance"
     dtype = np.int64
 
-    def __init__(self, unit: Unit = "word", normalizer: str = "none") -> None:
+    def __init__(self, unit: Unit = "word", normalizer: str = "none", alignments: bool = False) -> None:
         super().__init__()
+        self.alignments = bool(alignments)
+        self._aligned: list[list[Pair]] = []  # per unit, with ``alignments`` only
         if unit not in KIND:
             raise InputError(None, "unit", "'word' or 'char'", unit)
         self.text_unit: Unit = unit
@@ -108,7 +142,27 @@ class WERMetric(ComponentMetric):
         self._normalize = get_normalizer(normalizer)
 
     def config(self) -> dict[str, Any]:
-        return {"unit": self.text_unit, "normalizer": self.normalizer}
+        extra = {"alignments": True} if self.alignments else {}  # older shards' settings stay as they were
+        return {"unit": self.text_unit, "normalizer": self.normalizer, **extra}
+
+    def merge(self, other: Self) -> Self:
+        super().merge(other)
+        self._aligned.extend(other._aligned)
+        return self
+
+    def state_dict(self) -> dict[str, Any]:
+        state = super().state_dict()
+        if self.alignments:
+            state["alignments"] = self._aligned
+        return state
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> Self:
+        super().load_state_dict(state)
+        if self.alignments:
+            self._aligned = [[list(p) for p in a] for a in state.get("alignments", [])]
+            if len(self._aligned) != len(self.ids):
+                raise InputError(None, "metric state", f"{len(self.ids)} alignments", len(self._aligned))
+        return self
 
     def update(self, predictions: Sequence[Any], references: Sequence[Any], ids: Sequence[Any] | None = None
                ) -> None:
@@ -122,9 +176,14 @@ class WERMetric(ComponentMetric):
             hyps = [self._normalize(h) for h in hyps]
         empty = {k for k, r in enumerate(refs) if not r.strip()}
         keep = [k for k in range(len(refs)) if k not in empty]
-        aligned = iter(align_counts([refs[k] for k in keep], [hyps[k] for k in keep], self.text_unit))
-        rows = [(0, 0, len(tokenize(hyps[k], self.text_unit)), 0) if k in empty else next(aligned)
+        counts, pairs = align([refs[k] for k in keep], [hyps[k] for k in keep], self.text_unit, self.alignments)
+        it = iter(counts)
+        rows = [(0, 0, len(tokenize(hyps[k], self.text_unit)), 0) if k in empty else next(it)
                 for k in range(len(refs))]
+        if self.alignments:
+            kept = iter(pairs)
+            self._aligned += [[[None, w, "I"] for w in tokenize(hyps[k], self.text_unit)] if k in empty
+                              else next(kept) for k in range(len(refs))]
         self.add_units(np.asarray(rows, dtype=np.int64).reshape(-1, 4), id_list)
 
     def values(self, totals: np.ndarray) -> dict[str, np.ndarray]:
@@ -144,9 +203,13 @@ class WERMetric(ComponentMetric):
         return [n for n in (self.name, "mer", "wil", "wip") if n in names]
 
     def records(self, rows: np.ndarray) -> list[dict[str, Any]]:
-        return [{"sample_id": uid, "ref_units": int(h + s + d), "substitutions": int(s), "deletions": int(d),
-                 "insertions": int(i), "hits": int(h), "errors": int(s + d + i)}
-                for uid, (s, d, i, h) in zip(self.unit_ids(), rows.tolist())]
+        out = [{"sample_id": uid, "ref_units": int(h + s + d), "substitutions": int(s), "deletions": int(d),
+                "insertions": int(i), "hits": int(h), "errors": int(s + d + i)}
+               for uid, (s, d, i, h) in zip(self.unit_ids(), rows.tolist())]
+        if self.alignments:
+            for rec, pairs in zip(out, self._aligned):
+                rec["alignment"] = pairs
+        return out
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """Per-utterance ``(errors, reference units)`` as float arrays."""

@@ -194,7 +194,22 @@ class PocketSphinxASR(ModelAdapter):
 
     def stream(self, input: Any, chunk_s: float = 0.1) -> Iterator[StreamEvent]:  # noqa: A002
         """Partial hypotheses as audio arrives in ``chunk_s`` pieces (the decoder is held meanwhile)."""
-        pcm = self.preprocess(input)
+        return self._stream_pcm(self.preprocess(input), chunk_s)
+
+    def predict_stream(self, batch: list[Any], chunk_s: float = 0.1) -> Iterator[list[str]]:
+        """The streaming hook of ``gapbench latency`` (time to first result): ``batch`` is preprocessed
+        PCM, fed ``chunk_s`` at a time; yields the texts so far (one per input, "" where nothing is
+        heard yet) each time a partial hypothesis changes, and last the streamed decode's final texts."""
+        texts = [""] * len(batch)
+        for j, pcm in enumerate(batch):
+            for ev in self._stream_pcm(pcm, chunk_s):
+                if ev.final or (ev.text and ev.text != texts[j]):
+                    texts[j] = ev.text
+                    if not ev.final:
+                        yield list(texts)
+        yield texts
+
+    def _stream_pcm(self, pcm: np.ndarray, chunk_s: float) -> Iterator[StreamEvent]:
         step = max(1, int(chunk_s * SAMPLE_RATE))
         with self._lock:
             t0 = time.perf_counter()

@@ -17,6 +17,7 @@ SCHEMES.register("python", "gapbench.models.python_callable:load_python_model")
 SCHEMES.register("builtin", "gapbench.models.builtin:load_builtin")
 SCHEMES.register("hf", "gapbench.models.hf:load_hf_model")
 SCHEMES.register("onnx", "gapbench.models.onnx:load_onnx_model")
+SCHEMES.register("torchvision", "gapbench.models.torchvision_model:load_torchvision_model")
 SCHEMES.register("openai", "gapbench.models.openai_http:load_openai_model")
 SCHEMES.register("baseline", "gapbench.spectro.baselines:load_baseline")
 
@@ -26,6 +27,8 @@ SCHEME_HELP: dict[str, str] = {
     "builtin": "embedded offline models, e.g. builtin:digits-logreg",
     "hf": "hf:path/to/model or hf:org/name from the local cache (transformers; never downloads)",
     "onnx": "onnx:model.onnx (ONNX Runtime; pre/post-processing from model.yaml beside it or options)",
+    "torchvision": "torchvision:ARCH with weights=PATH.pth (a torchvision.models architecture, your state_dict; "
+                   "optional extra [torchvision])",
     "openai": "openai:MODEL on an OpenAI-compatible server (base_url option, key from OPENAI_API_KEY)",
     "baseline": "spectro offline baselines: baseline:asr, baseline:blind, baseline:chance, baseline:image",
 }

@@ -9,6 +9,14 @@ The clean cell's seed is stored as -1: a clean prediction does not depend on the
 
 The runner commits after every batch, so a run killed at any instant loses at most the batch in
 flight. A damaged row is recomputed; a damaged or unwritable file is one :class:`CacheError`.
+
+``last_used`` (for pruning least-recently-used entries, :mod:`gapbench.runner.cache_prune`) is set
+on write and has a resolution of :data:`TOUCH_RESOLUTION_S`: a hit on an entry used more recently
+costs nothing more; an older one is noted in memory, and the notes are written (one ``UPDATE ...
+IN`` per chunk of keys) in the next batch's write transaction, every :data:`TOUCH_BATCH` hits, or
+on ``close`` -- never one disk write per hit. A touch lost to a crash only makes an entry look
+older (``benchmarks/cache_hits.py`` measures the cost). Files written before ``last_used`` existed
+get the column on open (one ``ALTER TABLE``, no rewrite); their rows count as used when created.
 """
 from __future__ import annotations
 
@@ -36,11 +44,15 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
     response    TEXT NOT NULL,
     timings     TEXT,
     created     REAL NOT NULL,
+    last_used   REAL,
     PRIMARY KEY (fingerprint, settings, sample_key, shift, params, seed)
 ) WITHOUT ROWID;
 """
 
 _CHUNK = 400  # SQLite's bound-parameter limit is 999 on old builds
+TOUCH_BATCH = 20_000  # hits noted in memory before their last_used is written
+TOUCH_RESOLUTION_S = 3600.0  # a hit rewrites last_used only when it is older than this
+_COLUMNS = "fingerprint, settings, sample_key, shift, params, seed, response, timings, created, last_used"
 
 
 class CacheError(RuntimeError):
@@ -92,8 +104,11 @@ class ResponseCache:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across kills
             self._conn.executescript(_SCHEMA)
+            self._lru = add_last_used(self._conn)
         except (sqlite3.Error, OSError) as exc:
             raise self._error(exc) from exc
+        self._touched: dict[CacheKey, list[str]] = {}
+        self._n_touched = 0
 
     def _error(self, exc: BaseException) -> CacheError:
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -102,33 +117,69 @@ class ResponseCache:
     def get_many(self, key: CacheKey, sample_keys: Sequence[str]) -> dict[str, CachedResponse]:
         """The cached responses of those ``sample_keys`` that are present and readable."""
         found: dict[str, CachedResponse] = {}
+        stale = [time.time() - TOUCH_RESOLUTION_S] if self._lru else []
+        used = "COALESCE(last_used, created) < ?" if self._lru else "0"
         with self._lock:
             try:
                 for i in range(0, len(sample_keys), _CHUNK):
                     chunk = list(sample_keys[i:i + _CHUNK])
                     marks = ",".join("?" * len(chunk))
                     rows = self._conn.execute(
-                        f"SELECT sample_key, response, timings FROM {TABLE} WHERE fingerprint=? "
+                        f"SELECT sample_key, response, timings, {used} FROM {TABLE} WHERE fingerprint=? "
                         f"AND settings=? AND shift=? AND params=? AND seed=? AND sample_key IN ({marks})",
-                        [key.fingerprint, key.settings, key.shift, key.params, key.seed, *chunk],
+                        [*stale, key.fingerprint, key.settings, key.shift, key.params, key.seed, *chunk],
                     ).fetchall()
-                    for sk, text, timings in rows:
+                    old = []
+                    for sk, text, timings, is_old in rows:
                         try:
                             t = json.loads(timings) if timings else None
                             found[sk] = CachedResponse(json.loads(text), t if isinstance(t, dict) else None)
                         except ValueError:  # a damaged row is simply recomputed
                             continue
+                        if is_old:
+                            old.append(sk)
+                    if old:
+                        self._touched.setdefault(key, []).extend(old)
+                        self._n_touched += len(old)
+                if self._n_touched >= TOUCH_BATCH:
+                    self._try_touch()
             except sqlite3.Error as exc:
                 raise self._error(exc) from exc
         return found
+
+    def _try_touch(self) -> None:
+        """Write the noted hits in their own transaction; on a read-only file drop them: ``last_used``
+        is advisory and reading must keep working (lock held)."""
+        try:
+            self._conn.execute("BEGIN")
+            try:
+                self._flush_touches(time.time())
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+        except sqlite3.Error:
+            self._touched, self._n_touched = {}, 0
+
+    def _flush_touches(self, now: float) -> None:
+        """Write the noted hits' ``last_used`` (inside the caller's transaction, lock held)."""
+        for key, keys in self._touched.items():
+            for i in range(0, len(keys), _CHUNK):
+                chunk = keys[i:i + _CHUNK]
+                self._conn.execute(
+                    f"UPDATE {TABLE} SET last_used=? WHERE fingerprint=? AND settings=? AND shift=? AND params=? "
+                    f"AND seed=? AND sample_key IN ({','.join('?' * len(chunk))})",
+                    [now, key.fingerprint, key.settings, key.shift, key.params, key.seed, *chunk])
+        self._touched, self._n_touched = {}, 0
 
     def put_many(self, key: CacheKey, items: Iterable[tuple[str, Any, dict[str, float] | None]]) -> None:
         """Store ``(sample_key, response, timings)`` rows and commit: all of the batch or none."""
         now = time.time()
         rows = [(key.fingerprint, key.settings, sk, key.shift, key.params, key.seed,
                  json.dumps(resp, separators=(",", ":")),
-                 None if t is None else json.dumps(t, separators=(",", ":")), now)
+                 None if t is None else json.dumps(t, separators=(",", ":")), now, now)
                 for sk, resp, t in items]
+        cols = _COLUMNS if self._lru else _COLUMNS.rsplit(",", 1)[0]
         if not rows:
             return
         with self._lock:
@@ -136,7 +187,9 @@ class ResponseCache:
                 self._conn.execute("BEGIN")
                 try:
                     self._conn.executemany(
-                        f"INSERT OR REPLACE INTO {TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                        f"INSERT OR REPLACE INTO {TABLE} ({cols}) VALUES ({', '.join('?' * len(cols.split(',')))})",
+                        rows if self._lru else [r[:-1] for r in rows])
+                    self._flush_touches(now)
                 except BaseException:
                     self._conn.execute("ROLLBACK")
                     raise
@@ -160,6 +213,8 @@ class ResponseCache:
 
     def close(self) -> None:
         with self._lock:
+            if self._touched:
+                self._try_touch()
             self._conn.close()
 
     def __enter__(self) -> ResponseCache:
@@ -167,6 +222,22 @@ class ResponseCache:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def add_last_used(conn: sqlite3.Connection) -> bool:
+    """Give a file of the previous schema its ``last_used`` column; False where it cannot (read-only)."""
+    cols = {row[1] for row in conn.execute(f"PRAGMA table_info({TABLE})")}
+    if "last_used" in cols:
+        return True
+    try:
+        conn.execute(f"ALTER TABLE {TABLE} ADD COLUMN last_used REAL")
+    except sqlite3.OperationalError as exc:
+        if "duplicate column" in str(exc):  # another process migrated it first
+            return True
+        if "readonly" in str(exc) or "read-only" in str(exc):
+            return False
+        raise
+    return True
 
 
 def open_cache(cache: Any) -> ResponseCache | None:

@@ -82,6 +82,7 @@ class RunOutcome:
     cells: list[CellResult]
     document: RunDocument
     cache_path: str | None = None
+    coco_files: list[Path] = field(default_factory=list)  # COCO GT/results files written (run_and_save)
 
     @property
     def clean(self) -> CellResult:
@@ -129,6 +130,10 @@ def run(
     rc = open_cache(cache)
     own_cache = rc is not None and rc is not cache
     make_metrics = metrics or task.make_metrics
+    if spec.options.get("metrics"):  # `run --metric NAME`: added to the task's own (e.g. semdist)
+        from gapbench.metrics.addable import with_added
+
+        make_metrics = with_added(make_metrics, task, spec.options["metrics"])
     extract = task.make_extractor()
     cells: list[CellResult] = []
     keys: list[str] = []
@@ -153,6 +158,9 @@ def run(
         latency=cells[0].latency.to_json(), spec=spec.to_json(),
         metric_info=_metric_info(make_metrics()),
     )
+    from gapbench.scoring.run_states import HEADERS_KEY, attach_states  # per-sample states: `compare runs`
+
+    doc.extra[HEADERS_KEY] = [attach_states(c.records, c.states, i) for i, c in enumerate(cells)]
     if len(cells) > 1:
         from gapbench.runner.sweep import sweep_summary
 
@@ -164,8 +172,9 @@ def run(
 def _metric_info(states: list[Any]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for m in states:
+        taken = set(out)
         for name, info in getattr(m, "declared", {}).items():
-            out[name] = info.to_json()
+            out[_unclash(getattr(m, "name", "metric"), name, taken)] = info.to_json()
     return out
 
 
@@ -264,17 +273,27 @@ def _score(states: list[Any], spec: RunSpec, n: int) -> ScoreResult:
     if len(parts) == 1:
         return parts[0]
     out = ScoreResult("+".join(p.kind for p in parts), {})
+    by_id: dict[str, dict[str, Any]] = {}
+    fields: set[str] = {"sample_id"}
     for p in parts:
-        out.metrics.update(p.metrics)
+        # a name an earlier metric already uses gets this metric's kind as prefix (CER's ``hits`` is
+        # ``cer_hits`` beside WER's ``hits``), in the headline values and the per-sample records alike
+        out.metrics.update({_unclash(p.kind, k, out.metrics): v for k, v in p.metrics.items()})
         out.groups.update(p.groups)
         out.info[p.kind] = p.info
         out.notes += p.notes
-    by_id: dict[str, dict[str, Any]] = {}
-    for p in parts:
+        rename = {k: _unclash(p.kind, k, fields) for r in p.records for k in r if k != "sample_id"}
         for r in p.records:
-            by_id.setdefault(str(r.get("sample_id")), {}).update(r)
+            by_id.setdefault(str(r.get("sample_id")), {"sample_id": r.get("sample_id")}).update(
+                {rename.get(k, k): v for k, v in r.items() if k != "sample_id"})
+        fields |= set(rename.values())
     out.records = list(by_id.values())
     return out
+
+
+def _unclash(kind: str, name: str, taken: Any) -> str:
+    """``name``, or ``<kind>_<name>`` when an earlier metric of the run already uses it."""
+    return f"{kind}_{name}" if name in taken else name
 
 
 def _end_to_end(out: Outcome) -> dict[int, float]:
@@ -373,6 +392,10 @@ def run_and_save(
     doc.provenance = collect_provenance(seed=spec.seed, config=spec.to_json(),
                                         model_fingerprint=outcome.model_fingerprint)
     json_path = write_document(doc.to_json(), out / f"{doc.run_id}.json")
+    write_records(outcome.records, out / f"{doc.run_id}.records.jsonl")
+    from gapbench.runner.coco_export import write_coco_files
+
+    outcome.coco_files = write_coco_files(outcome.cells, out / f"{doc.run_id}.coco")
     save_to_store(doc, outcome.records, store_url, json_path)
     return outcome, json_path
 
@@ -384,6 +407,20 @@ def write_document(payload: dict[str, Any], path: Path) -> Path:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(payload, indent=2) + "\n")
+    except OSError as exc:
+        raise InputError(str(path), None, "a writable file", exc.strerror or str(exc)) from None
+    return path
+
+
+def write_records(records: list[SampleRecord], path: Path) -> Path:
+    """The per-sample records beside the run's JSON (``compare runs`` reads them from a path)."""
+    from gapbench.errors import InputError
+    from gapbench.store.codec import dumps  # NaN -> null, as the store writes records
+
+    try:
+        with path.open("w") as f:
+            for r in records:
+                f.write(dumps(r.to_json()) + "\n")
     except OSError as exc:
         raise InputError(str(path), None, "a writable file", exc.strerror or str(exc)) from None
     return path

@@ -132,7 +132,8 @@ class Pipeline:
             pred = coerce_prediction(self.task_type, response, self.num_classes)
         except PredictionTypeError as exc:
             raise self._bad_output(sample, exc.expected, exc.got) from None
-        return prediction_to_json(pred), pred
+        # the JSON form only feeds the cache: without one (latency scenarios) it is not built
+        return (prediction_to_json(pred) if self.cache is not None else None), pred
 
     def _from_cache(self, data: Any) -> Any:
         """The prediction of a cached response; raises (KeyError, TypeError, ValueError) if damaged."""

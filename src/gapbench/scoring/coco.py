@@ -13,6 +13,7 @@ from gapbench.data.coco import load_coco
 from gapbench.errors import InputError
 from gapbench.metrics import intervals as stats
 from gapbench.metrics.coco import evaluate_coco
+from gapbench.metrics.coco_params import CocoParams
 from gapbench.metrics.intervals import DEFAULT_RESAMPLES, DEFAULT_SEED
 
 
@@ -24,10 +25,14 @@ def score_coco(
     bootstrap: int = DEFAULT_RESAMPLES,
     seed: int = DEFAULT_SEED,
     ci: bool = True,
+    params: CocoParams | None = None,
 ) -> ScoreResult:
-    """COCO mAP of detections ``dt`` against ground truth ``gt`` (paths or loaded JSON)."""
+    """COCO mAP of detections ``dt`` against ground truth ``gt`` (paths or loaded JSON).
+
+    ``iou_type`` ``bbox``, ``segm`` or ``keypoints`` (OKS); ``params`` the COCOeval ``Params``
+    changes (IoU thresholds, maxDets, area ranges, keypoint sigmas)."""
     inp = load_coco(gt, dt, iou_type)
-    return evaluate_coco(inp, iou_type=iou_type, bootstrap=bootstrap, seed=seed, ci=ci)
+    return evaluate_coco(inp, iou_type=iou_type, bootstrap=bootstrap, seed=seed, ci=ci, params=params)
 
 
 
@@ -38,7 +43,12 @@ def _system(gt: Any, dt: Any, iou_type: str) -> tuple[Any, float, Any]:
     from gapbench.metrics.coco_bootstrap import Accumulator, Matched
     from gapbench.metrics.coco_exact import exact_point_from_engine
 
-    ev = run_engine(load_coco(gt, dt, iou_type), iou_type)
+    inp = load_coco(gt, dt, iou_type)
+    if iou_type == "keypoints":
+        from gapbench.metrics.coco_params import COCO_KPT_SIGMAS, check_keypoints
+
+        check_keypoints(inp.gt, inp.dt, inp.gt_file, inp.dt_file, COCO_KPT_SIGMAS)
+    ev = run_engine(inp, iou_type)
     try:
         ap = float(exact_point_from_engine(ev)[0][0])
     except (ValueError, KeyError, IndexError):  # engine layout not as expected: its own value

@@ -57,6 +57,13 @@ def _paired(a: ComponentMetric, b: ComponentMetric, ids: list[str], name: str, r
                                   len(ids), resamples, seed)
 
 
+def paired_test(a: ComponentMetric, b: ComponentMetric, name: str, ids: list[str], resamples: int,
+                seed: int) -> intervals.PairedTest:
+    """``name``(A) - ``name``(B) over the units ``ids`` (both metrics must hold them), paired:
+    what ``compare runs`` asks per cell and metric."""
+    return _paired(a, b, ids, name, resamples, seed)
+
+
 def paired_difference(a: Any, b: Any, name: str, resamples: int, seed: int
                       ) -> tuple[tuple[float, float] | None, int] | None:
     """The 95% interval of ``name``(B) - ``name``(A) over the units both have (a sweep cell

@@ -12,6 +12,7 @@ from gapbench.data.rttm import read_rttm, read_uem
 from gapbench.errors import InputError
 from gapbench.metrics import intervals
 from gapbench.metrics.der import DERMetric, Regions
+from gapbench.metrics.jer import JERMetric
 from gapbench.scoring.compare import compare_metrics
 
 
@@ -51,8 +52,13 @@ def score_der(
     the reference and hypothesis extents (pyannote's approximation). A hypothesis with no turn
     at all is refused (almost always the wrong file) unless ``allow_empty``. See
     :mod:`gapbench.metrics.der` for missing files and same-speaker overlaps.
+
+    The result also holds ``jer`` (Jaccard error rate), ``purity``, ``coverage`` and ``speakers``
+    from :class:`~gapbench.metrics.jer.JERMetric` on the same files (pyannote.metrics' definitions),
+    their components in each per-file record.
     """
     metric = DERMetric(collar=collar, skip_overlap=skip_overlap)
+    jer_metric = JERMetric(collar=collar, skip_overlap=skip_overlap)
     ref_turns = _load_turns(ref, "ref")
     hyp_turns = _load_turns(hyp, "hyp")
     uem_map = None
@@ -76,7 +82,8 @@ def score_der(
             raise InputError(uem_name, f"file {lacking[0]!r}", "a UEM entry for every reference file")
 
     for uri, turns in ref_turns.items():
-        metric.add_file(uri, turns, hyp_turns.get(uri, ()), None if uem_map is None else uem_map[uri])
+        for m in (metric, jer_metric):
+            m.add_file(uri, turns, hyp_turns.get(uri, ()), None if uem_map is None else uem_map[uri])
     missing_hyp = [u for u in ref_turns if u not in hyp_turns]
     extra = [u for u in hyp_turns if u not in ref_turns]
     scored_extra, outside = [], []
@@ -84,10 +91,12 @@ def score_der(
         if uem_map is not None and uri not in uem_map:
             outside.append(uri)
             continue
-        metric.add_file(uri, (), hyp_turns[uri], None if uem_map is None else uem_map[uri])
+        for m in (metric, jer_metric):
+            m.add_file(uri, (), hyp_turns[uri], None if uem_map is None else uem_map[uri])
         scored_extra.append(uri)
 
     result = metric.compute(bootstrap=bootstrap, seed=seed, ci=ci)
+    _fold(result, jer_metric.compute(bootstrap=bootstrap, seed=seed, ci=ci))
     if uem_map is None:
         notes.append(
             "no UEM: each file's evaluation map is the union of reference and hypothesis extents "
@@ -117,6 +126,15 @@ def score_der(
         if isinstance(src, (str, PathLike)):
             result.info[name] = str(Path(src))
     return result
+
+
+def _fold(result: ScoreResult, extra: ScoreResult) -> None:
+    """Add JER/purity/coverage to the DER result: headline values, notes, per-file components."""
+    result.metrics.update(extra.metrics)
+    result.notes.extend(n for n in extra.notes if n not in result.notes and not n.startswith("only "))
+    by_id = {r["sample_id"]: r for r in extra.records}
+    for rec in result.records:
+        rec.update({k: v for k, v in by_id.get(rec["sample_id"], {}).items() if k != "sample_id"})
 
 
 def compare_der(

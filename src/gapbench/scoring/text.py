@@ -95,9 +95,9 @@ def load_pairs(
     return [p.ref for p in loaded], [p.hyp for p in loaded], ids_out, source
 
 
-def _metric(loaded: Loaded, unit: Unit, normalizer: str) -> WERMetric:
+def _metric(loaded: Loaded, unit: Unit, normalizer: str, alignments: bool = False) -> WERMetric:
     refs, hyps, ids, _ = loaded
-    metric = WERMetric(unit, normalizer)
+    metric = WERMetric(unit, normalizer, alignments)
     metric.update(hyps, refs, None if ids is None or None in ids else ids)
     return metric
 
@@ -115,9 +115,11 @@ def score_text(
     bootstrap: int = DEFAULT_RESAMPLES,
     seed: int = DEFAULT_SEED,
     ci: bool = True,
+    alignments: bool = False,
 ) -> ScoreResult:
     """Corpus WER (``unit="word"``) or CER (``"char"``) with a bootstrap 95% CI, S/D/I/H counts
-    and per-utterance records.
+    and per-utterance records (``alignments=True`` adds each utterance's aligned
+    ``[ref, hyp, op]`` triples, see :mod:`gapbench.metrics.wer`).
 
     Give exactly one input, whichever you already have, so nobody writes a temp file:
     ``pairs`` (a ``PAIRS.jsonl`` path, ``-`` for standard input, or an iterable of ``(ref, hyp)``);
@@ -127,7 +129,7 @@ def score_text(
     ``ci=False`` skips the interval. Bad input raises :class:`InputError`.
     """
     loaded = load_pairs(pairs, refs=refs, hyps=hyps, ids=ids, ref_file=ref_file, hyp_file=hyp_file)
-    result = _metric(loaded, unit, normalizer).compute(bootstrap=bootstrap, seed=seed, ci=ci)
+    result = _metric(loaded, unit, normalizer, alignments).compute(bootstrap=bootstrap, seed=seed, ci=ci)
     if loaded[3] is not None:
         result.info["source"] = loaded[3]
     return result

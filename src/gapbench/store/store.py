@@ -36,25 +36,15 @@ from gapbench.store.codec import (
     severity_out,
     str_or_none,
 )
-from gapbench.store.models import (
-    SCHEMA_VERSION,
-    Base,
-    Meta,
-    MetricValueRow,
-    Result,
-    Run,
-)
-from gapbench.store.models import (
-    SampleRecord as SampleRecordRow,
-)
+from gapbench.store.models import SCHEMA_VERSION, metadata
+from gapbench.store.models import meta as _meta
+from gapbench.store.models import metric_values as _metric_values
+from gapbench.store.models import results as _results
+from gapbench.store.models import runs as _runs
+from gapbench.store.models import sample_records as _records
 from gapbench.store.urls import masked_url, resolve_url
 
 RECORD_CHUNK = 5000
-
-_runs = Run.__table__
-_results = Result.__table__
-_metric_values = MetricValueRow.__table__
-_records = SampleRecordRow.__table__
 
 
 class StoreError(RuntimeError):
@@ -406,13 +396,13 @@ def _create_schema(engine: Engine, url: str) -> None:
     for attempt in range(3):  # two processes creating the same tables at once: retry
         try:
             with engine.begin() as conn:  # one transaction: one commit (fsync) on SQLite
-                Base.metadata.create_all(conn)
+                metadata.create_all(conn)
                 found = conn.execute(
-                    select(Meta.value).where(Meta.key == "schema_version")
+                    select(_meta.c.value).where(_meta.c.key == "schema_version")
                 ).scalar_one_or_none()
                 if found is None:
                     conn.execute(
-                        insert(Meta.__table__).values(key="schema_version", value=str(SCHEMA_VERSION))
+                        insert(_meta).values(key="schema_version", value=str(SCHEMA_VERSION))
                     )
                 elif int(found) > SCHEMA_VERSION:
                     raise StoreError(

@@ -1,0 +1,80 @@
+"""SemDist from whatever you have (the inputs of :func:`gapbench.scoring.text.score_text`).
+
+``score_semdist`` is the mean semantic distance with a bootstrap interval over utterances;
+``compare_semdist`` the paired bootstrap of SemDist(A) - SemDist(B) on the same references.
+Definition, model and licences: :mod:`gapbench.metrics.semdist`.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from gapbench.core.results import CompareResult, ScoreResult
+from gapbench.errors import InputError
+from gapbench.metrics.intervals import DEFAULT_RESAMPLES, DEFAULT_SEED
+from gapbench.metrics.semdist import MODEL_PACKAGE, SemDistMetric
+from gapbench.scoring.compare import compare_metrics
+from gapbench.scoring.text import Loaded, PairsSource, _align_systems, load_pairs
+from gapbench.text_normalizers.normalizers import get_normalizer
+
+
+def _metric(loaded: Loaded, normalizer: str, model: str) -> SemDistMetric:
+    refs, hyps, ids, _ = loaded
+    metric = SemDistMetric(normalizer, model)
+    metric.update(hyps, refs, None if ids is None or None in ids else ids)
+    return metric
+
+
+def score_semdist(
+    pairs: PairsSource | None = None,
+    *,
+    refs: Sequence[str] | str | None = None,
+    hyps: Sequence[str] | str | None = None,
+    ids: Sequence[str] | None = None,
+    ref_file: str | os.PathLike[str] | None = None,
+    hyp_file: str | os.PathLike[str] | None = None,
+    normalizer: str = "none",
+    model: str = MODEL_PACKAGE,
+    bootstrap: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+    ci: bool = True,
+) -> ScoreResult:
+    """Mean SemDist (``1 - cos`` of sentence embeddings, Kim et al. 2021) with a bootstrap 95% CI
+    and per-utterance records ``{"sample_id", "semdist"}``.
+
+    Inputs as :func:`gapbench.scoring.text.score_text` (exactly one of ``pairs``, ``refs`` with
+    ``hyps``, ``ref_file`` with ``hyp_file``). ``model`` is the packaged all-MiniLM-L6-v2 (default)
+    or a local sentence-transformers directory with mean pooling. Needs ``gapbench[semdist]``.
+    """
+    loaded = load_pairs(pairs, refs=refs, hyps=hyps, ids=ids, ref_file=ref_file, hyp_file=hyp_file)
+    result = _metric(loaded, normalizer, model).compute(bootstrap=bootstrap, seed=seed, ci=ci)
+    if loaded[3] is not None:
+        result.info["source"] = loaded[3]
+    return result
+
+
+def compare_semdist(
+    a: PairsSource,
+    b: PairsSource,
+    *,
+    normalizer: str = "none",
+    model: str = MODEL_PACKAGE,
+    bootstrap: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+    ci: bool = True,
+) -> CompareResult:
+    """Paired bootstrap of SemDist(A) - SemDist(B): utterances matched by id (else by order), the
+    references must be the same after normalisation."""
+    pa, pb = load_pairs(a), load_pairs(b)
+    a_name, b_name = pa[3] or "A", pb[3] or "B"
+    if pa[2] is None or None in pa[2]:
+        pa = (pa[0], pa[1], [str(k) for k in range(len(pa[0]))], pa[3])
+    pb = _align_systems(pa, pb, a_name, b_name)
+    norm = get_normalizer(normalizer)
+    for k, (x, y) in enumerate(zip(pa[0], pb[0])):
+        if x != y and norm(x) != norm(y):
+            raise InputError(b_name, f"utterance {pa[2][k]!r}", f"the same reference as in {a_name} ({x!r})", y)
+    result = compare_metrics(_metric(pa, normalizer, model), _metric(pb, normalizer, model), "semdist",
+                             a_label=a_name, b_label=b_name, bootstrap=bootstrap, seed=seed, ci=ci)
+    result.info["normalizer"] = normalizer
+    return result
