@@ -40,3 +40,13 @@ def test_bad_voice_is_a_model_error() -> None:
     with pytest.raises(ModelError, match="no voice"):
         synthesize_word("water", "xx-nope")
     assert synthesize_word("water")[0].size > 1000  # the failed call left no broken engine behind
+
+
+def test_private_library_copy_leaves_nothing_on_disk() -> None:
+    import os
+
+    from gapbench.speech.tts import _private_library
+
+    path = _private_library()
+    assert path.startswith("/proc/self/fd/") and os.path.exists(path)
+    assert os.readlink(path).endswith("(deleted)")  # an anonymous memfd, or a temporary file already unlinked
