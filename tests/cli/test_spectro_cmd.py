@@ -49,3 +49,22 @@ def test_build_eval_export(app: typer.Typer, tmp_path: Path) -> None:
 def test_bad_design_is_a_usage_error(app: typer.Typer, tmp_path: Path) -> None:
     r = CliRunner().invoke(app, ["spectro", "build", "--design", "fancy", "--out", str(tmp_path)])
     assert r.exit_code == 2
+
+
+@pytest.mark.slow
+def test_unit_build_and_scoring_option(app: typer.Typer, tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "di"
+    r = runner.invoke(app, ["spectro", "build", "--unit", "diphone", "--words", "10", "--pool", "3000", "--out",
+                            str(out), "--workers", "1", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["items"] == 10
+    assert all(json.loads(ln)["unit"] == "diphone" for ln in (out / "items.jsonl").read_text().splitlines())
+    r = runner.invoke(app, ["spectro", "eval", "--data", str(out), "-m", "baseline:blind", "-c", "phonemic-spec",
+                            "--scoring", "loglik", "--no-cache", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["results"][0]["scoring"] == "generate"  # baselines answer as they always do
+    r = runner.invoke(app, ["spectro", "eval", "--data", str(out), "-m", "openai:vlm", "--scoring", "loglik"])
+    assert r.exit_code == 2 and "loglik needs local hf" in r.output
+    r = runner.invoke(app, ["spectro", "build", "--unit", "syllable", "--out", str(tmp_path / "x")])
+    assert r.exit_code == 2

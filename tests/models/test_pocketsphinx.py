@@ -87,3 +87,32 @@ def test_predict_stream_is_the_latency_hook_and_ends_in_the_batch_result(digits,
     assert steps[-1] == digits.predict(batch)
     assert all(len(s) == 3 for s in steps) and any(s[0] for s in steps[:-1])  # partials before the end
     assert steps[0][1:] == ["", ""]  # the first result is of the first input
+
+
+def test_recognize_one_of_switches_grammars_on_the_one_decoder(digits, clips):
+    own = digits._decoder.current_search()
+    # "three", padded like spectro's ASR baseline (the decoder's live CMN carries over from earlier
+    # utterances, e.g. the streaming test's; the unpadded trimmed clip is then sometimes not heard)
+    pcm = to_pcm16(clips[5], pad_s=0.25)
+    assert digits.recognize_one_of(pcm, ["public", "three", "tree", "free"]) == "three"  # a JSGF keyword is fine
+    assert digits.recognize_one_of(pcm, ["qqzzxv"]) is None  # unpronounceable and no lexicon: nothing to hear
+    assert digits.recognize_one_of(pcm, ["qqzzxv", "seven"], lexicon={"qqzzxv": "TH R IY"}) == "qqzzxv"
+    # the adapter's own grammar is active again afterwards (the item grammars are gone)
+    assert digits._decoder.current_search() == own
+    hyps = digits.predict([digits.preprocess(a) for a in clips])
+    assert all(w in DIGIT_WORDS for h in hyps for w in h.split()) and "qqzzxv" not in " ".join(hyps)
+    with pytest.raises(KeyError):
+        digits._decoder.activate_search("choice1")
+
+
+def test_keyword_vocabulary_builds_a_grammar_pocketsphinx_parses():
+    m = PocketSphinxASR(["public", "import", "one"], loop=False)  # quoted tokens used to fail to parse
+    assert m.settings()["mode"] == "jsgf" and "<k0> = import;" in m.grammar
+
+
+def test_to_pcm16_pads_before_the_floor():
+    x = np.full(1600, 0.5, np.float32)
+    pcm = to_pcm16(Audio(x, 16000), floor=0.0, pad_s=0.25)
+    assert pcm.size == 1600 + 2 * 4000 and not pcm[:4000].any() and np.all(pcm[4000:5600] == round(0.5 * 32767))
+    noisy = to_pcm16(Audio(x, 16000), floor=100.0, pad_s=0.25)
+    assert noisy[:4000].std() == pytest.approx(100, rel=0.1)

@@ -48,6 +48,13 @@ def test_bit_reproducible(tmp_path: Path) -> None:
     assert a["files"] == b["files"]
     c = build(BuildParams(words=20, pool=5000, seed=4), tmp_path / "c", workers=2)
     assert c["files"]["items.jsonl"] != a["files"]["items.jsonl"]
+    # a word's files do not depend on what else the build speaks (a fresh espeak-ng instance per word)
+    d = build(BuildParams(words=9, pool=5000, seed=3), tmp_path / "d", workers=1)
+    shared = [f for f in d["files"] if f.startswith("audio/") and f in a["files"]]
+    assert len(shared) >= 5
+    for f in shared:
+        png = f.replace("audio/", "spectrogram/").replace(".wav", ".png")
+        assert d["files"][f] == a["files"][f] and d["files"][png] == a["files"][png], f
 
 
 def test_load_items_errors(tmp_path: Path) -> None:
@@ -64,14 +71,14 @@ def test_natural_speech_folder(tmp_path: Path) -> None:
     import numpy as np
     import soundfile as sf
 
-    from gapbench.spectro.tts import synthesize
+    from gapbench.spectro.build import synthesize_word
     from gapbench.spectro.words import select_words
 
     rec = tmp_path / "rec"
     rec.mkdir()
     words = select_words(40, pool=3000)
     for w in words:  # stand-in recordings: another voice, float WAV at 16 kHz
-        y, sr = synthesize(w, "en-us+f3")
+        y, sr = synthesize_word(w, "en-us+f3")
         sf.write(rec / f"{w}.wav", y[::2] / 32768.0 * 0.5, sr // 2, subtype="FLOAT")
     sf.write(rec / "zzqx.wav", np.zeros(800), 16000)
     m = build(BuildParams(audio_dir=str(rec), seed=1), tmp_path / "out", workers=1)

@@ -66,3 +66,39 @@ def test_palette_png_decodes_to_the_rgb_figure(tone: np.ndarray, tmp_path) -> No
         path = tmp_path / "x.png"
         path.write_bytes(indexed_png_bytes(levels, p.colormap))
         assert np.array_equal(read_png(str(path)), rgb)
+
+
+def test_stft_and_db_equal_librosa() -> None:
+    import librosa
+
+    from gapbench.spectro.render import stft_magnitude
+
+    rng = np.random.default_rng(5)
+    for n, n_fft, hop in ((11025, 128, 22), (3001, 256, 64), (50, 128, 22)):
+        y = (rng.standard_normal(n) * 0.1).astype(np.float32)
+        ref = np.abs(librosa.stft(y, n_fft=n_fft, hop_length=hop))
+        got = stft_magnitude(y, n_fft, hop)
+        assert got.shape == ref.shape and np.allclose(got, ref, atol=1e-5, rtol=1e-5)
+        p = RenderParams(n_fft=n_fft, hop_length=hop, top_db=60.0)
+        want = librosa.amplitude_to_db(np.abs(librosa.stft(y, n_fft=n_fft, hop_length=hop)), ref=np.max, top_db=60)
+        assert np.allclose(spectrogram_db(y, p), want, atol=1e-3)
+
+
+def test_direct_png_writer_decodes_exactly() -> None:
+    import io
+
+    from PIL import Image
+
+    from gapbench.spectro.render import indexed_png_bytes
+
+    rng = np.random.default_rng(1)
+    for shape in ((1, 1), (3, 7), (224, 448), (50, 31)):
+        levels = rng.integers(0, 256, size=shape, dtype=np.uint8)
+        data = indexed_png_bytes(levels, "magma", 1)
+        with Image.open(io.BytesIO(data)) as im:
+            im.load()
+            assert im.mode == "P" and im.size == shape[::-1]
+            assert np.array_equal(np.asarray(im.convert("RGB")), colormap_lut("magma")[levels])
+        assert data == indexed_png_bytes(levels, "magma", 1)
+    with pytest.raises(ValueError, match="2-D"):
+        indexed_png_bytes(np.zeros((0, 4), np.uint8), "gray")

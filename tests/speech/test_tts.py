@@ -51,3 +51,16 @@ def test_ipa_follows_the_voice():
     assert len(ipa("hello world. good morning").split()) == 4  # every clause, not just the first
     with pytest.raises(ModelError, match="no voice"):
         ipa("x", "xx-nope")
+
+
+def test_every_utterance_is_spoken_by_a_fresh_instance():
+    # espeak-ng carries waveform state between utterances of one library instance; synthesize_pcm
+    # loads a private copy per utterance, so history no longer matters (same bytes alone or after others)
+    from gapbench.speech.tts import synthesize_pcm
+
+    a, rate = synthesize_pcm("water", Voice("en-us", 150, 50))
+    synthesize_pcm("something else entirely", Voice("en-029+f2"))
+    b, _ = synthesize_pcm("water", Voice("en-us", 150, 50))
+    assert rate == 22050 and a.dtype == np.int16 and np.array_equal(a, b)
+    clips, _ = synthesize_fresh([("fire", Voice("en-us"), 22050, 0), ("water", Voice("en-us", 150, 50), 22050, 0)])
+    assert np.array_equal(np.round(clips[1] * 32768).astype(np.int16), a)

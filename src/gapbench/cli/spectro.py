@@ -51,7 +51,8 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
     @spectro_app.command("build")
     def spectro_build(
         out: Annotated[Path, typer.Option("--out", "-o", help="directory to build into")] = Path("spectro"),
-        words: Annotated[int, typer.Option("--words", min=1, help="number of items (most frequent words)")] = 4068,
+        words: Annotated[int, typer.Option("--words", min=1, help="number of items (most frequent words; "
+                                                                  "with --unit: phones / diphones)")] = 4068,
         pool: Annotated[int, typer.Option("--pool", min=100, help="wordfreq's top-N words the distractors "
                                                                   "come from")] = 20000,
         seed: Annotated[int, typer.Option("--seed", min=0, help="splits, tie-breaks, option order")] = 0,
@@ -74,6 +75,9 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
         audio_dir: Annotated[Path | None, typer.Option("--audio-dir", help="natural speech: a folder of recorded "
                                                        "words (word.wav, or transcripts.tsv: file<TAB>word) "
                                                        "instead of TTS")] = None,
+        unit: Annotated[str, typer.Option("--unit", help="word, or phone / diphone items (an easier curriculum: "
+                                                         "single sounds, distractors by articulatory distance)")]
+        = "word",
         workers: Annotated[int, typer.Option("--workers", min=1, help="processes")] = 2,
         fmt: FormatOpt = OutputFormat.table,
     ) -> None:
@@ -94,10 +98,11 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
                                   colormap=colormap)
             params = BuildParams(words=words, pool=pool, seed=seed, design=design, voice=voice, rate=rate,
                                  pitch=pitch, ped=ped, word_list=wl, render=render,
-                                 audio_dir=str(audio_dir) if audio_dir else None)
+                                 audio_dir=str(audio_dir) if audio_dir else None, unit=unit)
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from None
-        with progress(None if audio_dir else len(wl) or words, "synthesising and rendering") as advance:
+        with progress(None if audio_dir or unit != "word" else len(wl) or words, "synthesising and rendering") \
+                as advance:
             manifest = build(params, out, workers=workers, on_progress=advance)
         summary = {k: manifest[k] for k in ("items", "splits", "failures")} | {"out": str(out)}
         if fmt == OutputFormat.json:
@@ -124,6 +129,9 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
         = False,
         circular: Annotated[bool, typer.Option("--circular", help="also ask every option rotation; "
                                                                   "circular_accuracy = right under all")] = False,
+        scoring: Annotated[str, typer.Option("--scoring", help="generate (then extract the letter) or loglik "
+                                                               "(hf: models: the most likely option text)")]
+        = "generate",
         no_cache: Annotated[bool, typer.Option("--no-cache", help="do not reuse or store responses")] = False,
         save: Annotated[bool, typer.Option("--save", help="also save every run (JSON in --runs-dir, then the "
                                                           "store), grouped by the eval_id")] = False,
@@ -142,7 +150,7 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
         try:
             doc, outcomes = evaluate(data, model, conditions=condition or CONDITIONS, split=split, blank=blank,
                                      limit=limit, cache=not no_cache, bootstrap=bootstrap, circular=circular,
-                                     hints=hints)
+                                     hints=hints, scoring=scoring)
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from None
         emit(doc, fmt, out, lambda: console().print(results_table(doc)))

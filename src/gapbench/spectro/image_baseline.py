@@ -54,12 +54,16 @@ def column_features(levels: np.ndarray) -> np.ndarray:
 
 def template(word: str, voice: str, params: RenderParams) -> np.ndarray:
     """Features of ``word``'s spectrogram spoken by ``voice`` (cached per process)."""
-    from gapbench.spectro.tts import synthesize
+    from gapbench.spectro.build import synthesize_word
 
     key = (word, voice, params)
     with _LOCK:
         if key not in _TEMPLATES:
-            samples, _ = synthesize(word, voice)
+            from gapbench.spectro.units import phones_of
+
+            # phone / diphone items' options are ARPAbet ids (upper case), spoken through phoneme input
+            unit = "phone" if phones_of(word) is not None and not word.islower() else "word"
+            samples, _ = synthesize_word(word, voice, unit=unit)
             _TEMPLATES[key] = column_features(spectrogram_levels(samples, params))
         return _TEMPLATES[key]
 

@@ -44,13 +44,21 @@ def option_lines(options: Sequence[str], labels: str, kind: str) -> str:
     return "\n".join(fmt.format(lab, opt) for lab, opt in zip(labels, options))
 
 
+# phoneme-level items (``--unit phone|diphone``): the same prompts about a sound instead of a word
+_UNIT_NOUN = {"phone": "one English speech sound (a single phone)",
+              "diphone": "one English two-sound sequence (a diphone)"}
+_UNIT_QUESTION = {"graphemic": "Which sound (ARPAbet phone names) was spoken?",
+                  "phonemic": "Which phonemic (IPA) transcription matches the spoken sound?"}
+
+
 def render_prompt(condition: str, options: Sequence[str], labels: str = "ABCD", template: str | None = None,
-                  hints: bool = False) -> str:
+                  hints: bool = False, unit: str = "word") -> str:
     """The user prompt for one item under ``condition`` (options already in display form);
-    ``hints`` puts :data:`HINTS` before the question."""
+    ``hints`` puts :data:`HINTS` before the question; ``unit`` (word, phone, diphone) names what was spoken."""
     kind, image = check_condition(condition)
     labels = labels[: len(options)]
-    question = (HINTS + "\n" if hints else "") + _QUESTION[kind]
-    fields = {"image": _IMAGE[image], "question": question, "options": option_lines(options, labels, kind),
+    question = (HINTS + "\n" if hints else "") + (_QUESTION if unit == "word" else _UNIT_QUESTION)[kind]
+    scene = _IMAGE[image] if unit == "word" else _IMAGE[image].replace("one English word", _UNIT_NOUN[unit])
+    fields = {"image": scene, "question": question, "options": option_lines(options, labels, kind),
               "labels": ", ".join(labels)}
     return (template or TEMPLATE).format(**fields)

@@ -18,10 +18,10 @@ generator versions, so a changed generator or plan rebuilds instead of serving s
   trimming espeak's leading/trailing silence, threshold 1e-3).
 
 Audio is stored clean: float32 mono 16 kHz, no noise floor. Models that need one add it in their
-own preprocess. Synthesis runs in one fresh spawned worker process in a fixed order: espeak-ng
-carries waveform state from one utterance to the next (the same text can differ by a few samples
-depending on what was spoken before, even with its random seeds fixed), so only a fresh process
-fed the same sequence is bit-reproducible.
+own preprocess. espeak-ng carries waveform state from one utterance to the next (the same text can
+differ by a few samples depending on what was spoken before, even with its random seeds fixed), so
+every utterance is spoken by a fresh library instance (:mod:`gapbench.speech.tts`): each clip is
+bit-reproducible on its own, whatever the order.
 """
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ import numpy as np
 from gapbench.core.media import Audio
 from gapbench.core.predictions import SpeakerTurns
 from gapbench.core.sample import Sample, content_hash
-from gapbench.speech.tts import Voice, synthesize_fresh
+from gapbench.speech.tts import SYNTHESIS, Voice, synthesize_fresh
 
 CORPUS_VERSION = 2
 SAMPLE_RATE = 16000
@@ -205,7 +205,8 @@ def corpus_key(name: str, n: int, seed: int) -> str:
     else:
         plan = _plan_meetings(n, seed) if name == "diarization-meetings" else _plan_asr(name, n, seed)
     return content_hash({"plan": plan, "speakers": [v.to_json() for v in SPEAKERS], "version": CORPUS_VERSION,
-                         "rate": SAMPLE_RATE, "espeakng-loader": version("espeakng-loader")})[:16]
+                         "rate": SAMPLE_RATE, "espeakng-loader": version("espeakng-loader"),
+                         "synthesis": SYNTHESIS})[:16]
 
 
 def load_corpus(name: str, n: int | None = None, seed: int = 0, rebuild: bool = False) -> SpokenDataset:

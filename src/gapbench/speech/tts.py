@@ -5,9 +5,22 @@ espeak-ng comes from the pinned PyPI package ``espeakng-loader`` (it ships ``lib
 subprocess per utterance: ``espeak_Initialize`` once per process in synchronous mode, a synth
 callback that collects the int16 samples, then ``espeak_Synth`` per text.
 
-espeak-ng keeps global state (the current voice and parameters), so every call holds one
-process-wide lock. Output is resampled from espeak's native rate (22,050 Hz) to the requested rate
-with soxr (VHQ). Audio is returned exactly as synthesised: clean, no noise floor, no dither.
+Reproducibility (why every utterance gets a fresh library instance): espeak-ng carries static
+waveform state from one utterance to the next (its pitch-flutter phase among others) that neither
+``espeak_Terminate`` nor a new ``espeak_Initialize`` resets, so the same text, voice and seeds
+spoken twice in one process can differ by a few samples. Its static state lives in the library's
+data segment, so :func:`synthesize` loads a private copy of ``libespeak-ng.so`` (copied once per
+process into an anonymous file), initialises it, speaks one utterance and unloads it
+(``dlclose``): every utterance starts from the state of a fresh process, and its samples are a
+function of (text, voice, seed) alone -- in any process, in any order, alone or in a batch
+(tested: the same bytes as a fresh process). Cost: ~2.5 ms per utterance on top of synthesis
+(~0.5 ms for a short word at the native rate). :func:`ipa` and the versions use one long-lived
+instance (text-to-phoneme output carries no such state).
+
+espeak-ng's globals (and libc's ``rand``, which it uses for breath noise) are shared, so every
+call holds one process-wide lock; parallel builds use processes. Output is resampled from
+espeak's native rate (22,050 Hz) to the requested rate with soxr (VHQ). Audio is returned exactly
+as synthesised: clean, no noise floor, no dither.
 
 A :class:`Voice` is a speaker: an espeak voice name with an optional variant (``en-us+f3``), a
 rate in words per minute (espeak's ``-s``, default 175) and a pitch 0-99 (``-p``, default 50).
@@ -15,6 +28,7 @@ rate in words per minute (espeak's ``-s``, default 175) and a pitch 0-99 (``-p``
 from __future__ import annotations
 
 import ctypes
+import os
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -26,9 +40,11 @@ from gapbench.errors import ModelError
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _CHARS_UTF8 = 1
+_PHONEME_INPUT = 0x100  # espeakPHONEMES: ``[[...]]`` in the text is read as espeak phoneme mnemonics
 _PARAM_RATE, _PARAM_PITCH = 1, 3
 _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
 _LOCK = threading.Lock()
+SYNTHESIS = "fresh-instance-per-utterance"  # how clips are made: part of cached corpora's keys
 
 
 @dataclass(frozen=True)
@@ -50,10 +66,10 @@ class Voice:
 class _Engine:
     """The process's espeak-ng library handle (initialised once)."""
 
-    def __init__(self) -> None:
+    def __init__(self, library: str | None = None) -> None:
         import espeakng_loader
 
-        self.lib = ctypes.CDLL(espeakng_loader.get_library_path())
+        self.lib = ctypes.CDLL(library or espeakng_loader.get_library_path())
         data = espeakng_loader.get_data_path()
         lib = self.lib
         lib.espeak_Initialize.restype = ctypes.c_int
@@ -76,12 +92,19 @@ class _Engine:
         lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
         self.libc = ctypes.CDLL(None)
 
+    def close(self) -> None:
+        """Terminate and unload the library (its static state goes with it)."""
+        import _ctypes
+
+        self.lib.espeak_Terminate()
+        _ctypes.dlclose(self.lib._handle)
+
     def _collect(self, wav: Any, n: int, events: Any) -> int:
         if n > 0 and wav:
             self._chunks.append(np.ctypeslib.as_array(wav, shape=(n,)).copy())
         return 0
 
-    def synth(self, text: str, voice: Voice, seed: int = 0) -> np.ndarray:
+    def synth(self, text: str, voice: Voice, seed: int = 0, phonemes: bool = False) -> np.ndarray:
         lib = self.lib
         # espeak-ng's breath noise uses its own generator *and* libc rand(): reseed both per utterance
         # so the output is a function of (text, voice, seed) alone, whatever was synthesised before
@@ -94,7 +117,8 @@ class _Engine:
         self._chunks = []
         raw = text.encode("utf-8") + b"\0"
         buf = ctypes.create_string_buffer(raw)
-        rc = lib.espeak_Synth(buf, len(raw), 0, 0, 0, _CHARS_UTF8, None, None)
+        flags = _CHARS_UTF8 | (_PHONEME_INPUT if phonemes else 0)
+        rc = lib.espeak_Synth(buf, len(raw), 0, 0, 0, flags, None, None)
         if rc != 0:
             raise ModelError(f"espeak-ng could not synthesise {text[:40]!r} (error {rc})")
         lib.espeak_Synchronize()
@@ -108,6 +132,54 @@ def _engine() -> _Engine:
     return _Engine()
 
 
+_PRIVATE: list[str] = []  # this process's private copy of the library, as a /proc/self/fd path
+
+
+def _private_library() -> str:
+    """Path of this process's private copy of ``libespeak-ng.so``: a distinct file, so loading it
+    never shares state with :func:`_engine`'s instance.
+
+    The copy lives in an anonymous file (``memfd_create``; else a temporary file unlinked at once)
+    reached through ``/proc/self/fd/N``: nothing is left on disk however the process ends (forked
+    pool workers exit without running ``atexit``), and a forked child inherits the descriptor.
+    """
+    if not _PRIVATE:
+        import espeakng_loader
+
+        data = open(espeakng_loader.get_library_path(), "rb").read()
+        try:
+            fd = os.memfd_create("gapbench-libespeak-ng", 0)
+        except (AttributeError, OSError):  # no memfd (old kernel, other OS): an unlinked temporary file
+            import tempfile
+
+            fd, path = tempfile.mkstemp(prefix="gapbench-espeak-", suffix=".so")
+            os.unlink(path)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        _PRIVATE.append(f"/proc/self/fd/{fd}")
+    return _PRIVATE[0]
+
+
+def synthesize_pcm(text: str, voice: Voice = Voice(), seed: int = 0, phonemes: bool = False
+                   ) -> tuple[np.ndarray, int]:
+    """``text`` spoken by ``voice`` as espeak-ng made it: ``(int16 samples, native rate)`` (22,050 Hz).
+
+    ``phonemes``: read ``[[...]]`` in ``text`` as espeak phoneme mnemonics (``[[b'A:]]``), e.g.
+    to speak single phones.
+
+    A fresh library instance speaks it (see the module docstring), so the bytes depend on
+    ``(text, voice, seed)`` alone. Raises :class:`~gapbench.errors.ModelError` for an unknown voice
+    or a refused text.
+    """
+    with _LOCK:
+        eng = _Engine(_private_library())
+        try:
+            return eng.synth(text, voice, seed, phonemes), eng.native_rate
+        finally:
+            eng.close()
+
+
 def espeak_version() -> str:
     """The espeak-ng library version (e.g. ``1.52.0``) and the loader package version."""
     return _engine().version
@@ -118,22 +190,22 @@ def generator_versions() -> dict[str, str]:
     from importlib.metadata import version
 
     return {"espeak-ng": espeak_version(), "espeakng-loader": version("espeakng-loader"),
-            "soxr": version("soxr")}
+            "soxr": version("soxr"), "synthesis": SYNTHESIS}
 
 
 def synthesize(text: str, voice: Voice = Voice(), sample_rate: int = 16000, seed: int = 0) -> np.ndarray:
     """``text`` spoken by ``voice``: float32 mono in [-1, 1] at ``sample_rate`` (clean).
 
-    espeak-ng's random jitter is reseeded with ``seed`` first, so the result is bit-reproducible.
+    espeak-ng's random jitter is reseeded with ``seed`` and the utterance is spoken by a fresh
+    library instance (:func:`synthesize_pcm`), so the result is bit-reproducible whatever was
+    synthesised before.
     """
     import soxr
 
-    with _LOCK:
-        eng = _engine()
-        pcm = eng.synth(text, voice, seed)
+    pcm, native = synthesize_pcm(text, voice, seed)
     x = pcm.astype(np.float32) / 32768.0
-    if sample_rate != eng.native_rate and x.size:
-        x = soxr.resample(x, eng.native_rate, sample_rate, quality="VHQ").astype(np.float32)
+    if sample_rate != native and x.size:
+        x = soxr.resample(x, native, sample_rate, quality="VHQ").astype(np.float32)
     return np.clip(x, -1.0, 1.0)
 
 
@@ -168,59 +240,21 @@ def trim_silence(x: np.ndarray, threshold: float = 1e-3, pad: int = 0) -> np.nda
     return x[max(0, idx[0] - pad): idx[-1] + 1 + pad]
 
 
-def serve_stdio() -> None:
-    """Worker loop of :func:`synthesize_fresh`: read pickled chunks of jobs, write pickled clips."""
-    import pickle
-    import sys
-
-    inp, out = sys.stdin.buffer, sys.stdout.buffer
-    pickle.dump(generator_versions(), out)
-    out.flush()
-    while True:
-        try:
-            chunk = pickle.load(inp)
-        except EOFError:
-            return
-        pickle.dump([synthesize(t, v, sr, s) for t, v, sr, s in chunk], out)
-        out.flush()
-
-
 def synthesize_fresh(jobs: list[tuple[str, Voice, int, int]], description: str = "synthesising",
                      chunk: int = 25) -> tuple[list[np.ndarray], dict[str, str]]:
-    """``(text, voice, sample_rate, seed)`` jobs synthesised in order in a fresh process.
+    """``(text, voice, sample_rate, seed)`` jobs synthesised in order (progress on stderr, every
+    ``chunk`` clips); returns the clips and the generator versions.
 
-    Why a fresh process: espeak-ng carries waveform state from one utterance to the next (the same
-    text and seeds can differ by a few samples depending on what was spoken before), so only a
-    fresh library instance fed the same sequence is bit-reproducible. One worker for the whole
-    list, never one per utterance; progress on stderr. Returns the clips and the versions.
+    Every clip comes from a fresh library instance (:func:`synthesize`), so no worker process is
+    needed for reproducibility: a job's clip is the same whatever the list, its order or the
+    process. (Earlier versions spoke the whole list in one fresh subprocess for that reason.)
     """
-    import os
-    import pickle
-    import subprocess
-    import sys
-    from pathlib import Path
-
     from gapbench.core.progress import progress
 
-    src = str(Path(__file__).resolve().parents[2])  # make the worker import this very gapbench
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([src, os.environ.get("PYTHONPATH", "")]))
-    cmd = [sys.executable, "-c", "from gapbench.speech.tts import serve_stdio; serve_stdio()"]
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
-    assert proc.stdin is not None and proc.stdout is not None
     out: list[np.ndarray] = []
-    try:
-        versions = pickle.load(proc.stdout)
-        with progress(len(jobs), description) as advance:
-            for i in range(0, len(jobs), chunk):
-                pickle.dump(jobs[i:i + chunk], proc.stdin)
-                proc.stdin.flush()
-                part = pickle.load(proc.stdout)
-                out.extend(part)
-                advance(len(part))
-    except (EOFError, BrokenPipeError, pickle.UnpicklingError) as exc:
-        raise ModelError(f"the espeak-ng worker process failed ({type(exc).__name__}); "
-                         "run gapbench.speech.tts.synthesize directly to see its error") from None
-    finally:
-        proc.stdin.close()
-        proc.wait(timeout=30)
-    return out, versions
+    with progress(len(jobs), description) as advance:
+        for i, (text, voice, rate, seed) in enumerate(jobs):
+            out.append(synthesize(text, voice, rate, seed))
+            if (i + 1) % max(1, chunk) == 0 or i + 1 == len(jobs):
+                advance((i % max(1, chunk)) + 1)
+    return out, generator_versions()
