@@ -23,13 +23,18 @@ def predict(batch):
 
 @pytest.fixture()
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Run from ``tmp_path`` with sys.path and sys.modules restored afterwards."""
+    """Run from ``tmp_path`` with sys.path restored and the modules written there forgotten afterwards.
+
+    Only modules loaded from ``tmp_path`` are dropped: dropping a library first imported during the
+    test (sqlalchemy, say) would leave two copies of it in the process for later tests.
+    """
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "path", list(sys.path))
-    before = set(sys.modules)
     yield tmp_path
-    for name in set(sys.modules) - before:
-        sys.modules.pop(name, None)
+    root = str(tmp_path)
+    for name, module in list(sys.modules.items()):
+        if str(getattr(module, "__file__", None) or "").startswith(root):
+            sys.modules.pop(name, None)
 
 
 def _fp(spec: str) -> str:
