@@ -347,6 +347,16 @@ class TaskRegistry:
         """A task by name, or by path to a YAML file."""
         if name.endswith((".yaml", ".yml")) and Path(name).is_file():
             return load_task_file(name)
+        dirs = [] if self._scanned else self.task_dirs()
+        if len(dirs) == 1:
+            # no user task directories: a shipped task's file is named after it (a test checks), so
+            # reading that one file gives what the scan would, without parsing every task file
+            # (~70 ms of a run's start-up)
+            path = dirs[0] / f"{name}.yaml"
+            if path.is_file():
+                spec = load_task_file(path)
+                if spec.name == name:
+                    return spec
         self._scan()
         try:
             return self._reg.get(name)
