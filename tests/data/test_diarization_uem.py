@@ -97,7 +97,7 @@ def test_uem_auto_found_beside_the_rttm_and_a_list_of_audio_paths(meeting, capsy
     capsys.readouterr()
     assert main(["run", "diarization", "--data", str(meeting / "files.lst"), "--annotations", str(meeting / "ref.rttm"),
                  "--model", f"python:{model}:f", "--no-cache", "--no-ci", "--out", str(meeting / "o"),
-                 "--format", "json"]) == 0
+                 "--store", f"sqlite:///{meeting / 's.db'}", "--format", "json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["results"][0]["metrics"]["der"]["value"] == pytest.approx(pyannote_der(meeting, uem=True), abs=1e-12)
 

@@ -193,7 +193,7 @@ def test_cli_run_on_a_parquet_asr_set_with_a_data_option(tmp_path, capsys, clips
     capsys.readouterr()
     code = main(["run", "asr", "--data", str(tmp_path / "d.parquet"), "--data-option", "text_column=words",
                  "--model", f"python:{tmp_path / 'm.py'}:f", "--no-cache", "--out", str(tmp_path / "o"),
-                 "--format", "json", "--no-ci"])
+                 "--store", f"sqlite:///{tmp_path / 's.db'}", "--format", "json", "--no-ci"])
     assert code == 0
     doc = json.loads(capsys.readouterr().out)
     wer = doc["results"][0]["metrics"]["wer"]["value"]
@@ -201,3 +201,23 @@ def test_cli_run_on_a_parquet_asr_set_with_a_data_option(tmp_path, capsys, clips
     assert main(["run", "asr", "--data", str(tmp_path / "d.parquet"), "--data-option", "colour=red",
                  "--no-cache", "--out", str(tmp_path / "o")]) != 0
     assert "a task whose data set takes 'colour'" in capsys.readouterr().err
+
+
+def test_cli_run_imagefolder_on_a_saved_dataset_dict(tmp_path, capsys):
+    from gapbench.cli import main
+
+    rng = np.random.default_rng(1)
+    labels = [0, 2, 1, 0, 0]
+    cells = [{"bytes": _png(rng.integers(0, 255, (6, 6, 3), dtype=np.uint8)), "path": None} for _ in labels]
+    ds = datasets.Dataset.from_dict({"image": cells, "label": labels}).cast_column("image", datasets.Image())
+    ds = ds.cast_column("label", datasets.ClassLabel(names=["a", "b", "c"]))
+    datasets.DatasetDict({"validation": ds, "train": ds.select([0])}).save_to_disk(str(tmp_path / "dd"))
+    # a model that always answers class 0: top-1 is the share of class-0 rows of the validation split
+    (tmp_path / "m.py").write_text("def f(inputs):\n    return [[0.7, 0.2, 0.1] for _ in inputs]\n")
+    capsys.readouterr()
+    assert main(["run", "imagefolder", "--data", str(tmp_path / "dd"), "--data-option", "split=validation",
+                 "--model", f"python:{tmp_path / 'm.py'}:f", "--no-cache", "--no-ci", "--out", str(tmp_path / "o"),
+                 "--store", f"sqlite:///{tmp_path / 's.db'}", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["dataset"]["n_samples"] == 5
+    assert doc["results"][0]["metrics"]["top1"]["value"] == pytest.approx(labels.count(0) / len(labels))
