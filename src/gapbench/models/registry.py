@@ -32,7 +32,7 @@ SCHEME_HELP: dict[str, str] = {
                    "optional extra [torchvision])",
     "openai": "openai:MODEL on an OpenAI-compatible server (base_url option, key from OPENAI_API_KEY)",
     "baseline": "spectro offline baselines: baseline:asr, baseline:blind, baseline:chance, baseline:image",
-    "pyannote": "pyannote:path/to/pipeline (a local pyannote.audio diarization pipeline; extra [pyannote])",
+    "pyannote": "pyannote:path/to/pipeline (a local pyannote.audio diarization pipeline; the optional pyannote extra)",
 }
 
 
