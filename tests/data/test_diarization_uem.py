@@ -37,15 +37,15 @@ def hypothesis(inputs):
     return out
 
 
-def pyannote_der(tmp_path, uem: bool, collar: float = 0.5) -> float:
+def pyannote_der(tmp_path, uem: bool, collar: float = 0.5, kind: str = "DiarizationErrorRate") -> float:
     """pyannote.metrics itself over the two files (collar is pyannote's total width)."""
     from pyannote.core import Annotation, Segment, Timeline
-    from pyannote.metrics.diarization import DiarizationErrorRate
+    from pyannote.metrics import diarization
 
     from gapbench.core.media import Audio
     from gapbench.data.rttm import read_rttm, read_uem
 
-    metric = DiarizationErrorRate(collar=collar)
+    metric = getattr(diarization, kind)(collar=collar)
     regions = read_uem(tmp_path / "ref.uem")
     for uri, turns in read_rttm(tmp_path / "ref.rttm").items():
         ref = Annotation(uri=uri)
@@ -73,6 +73,9 @@ def test_der_with_uem_equals_pyannote_and_differs_without(meeting):
     task = task_on(meeting / "audio", annotations=meeting / "ref.rttm", uem=meeting / "ref.uem")
     out = run_task(task, hypothesis, cache=False, show_progress=False, ci=False)
     assert out.metrics["der"].value == pytest.approx(pyannote_der(meeting, uem=True), abs=1e-12)
+    # the task's JER metric gets the same UEM
+    assert out.metrics["jer"].value == pytest.approx(pyannote_der(meeting, uem=True, kind="JaccardErrorRate"),
+                                                     abs=1e-12)
     (meeting / "plain").mkdir()  # the same RTTM with no UEM beside it: pyannote's approximation
     (meeting / "plain" / "ref.rttm").write_text(RTTM)
     plain = run_task(task_on(meeting / "audio", annotations=meeting / "plain" / "ref.rttm"),
