@@ -193,3 +193,12 @@ def test_spelling_map_is_package_data() -> None:
 
     data = json.loads(resources.files("gapbench.text_normalizers").joinpath("english_spelling.json").read_text("utf-8"))
     assert data["colour"] == "color" and len(data) > 1500
+
+
+def test_lazy_punctuation_table_equals_the_full_category_scan() -> None:
+    """The table fills on demand; every Basic Multilingual Plane code point gets jiwer's verdict."""
+    import unicodedata
+
+    text = "".join(chr(i) for i in range(0x10000) if not 0xD800 <= i < 0xE000)
+    want = "".join(c for c in text if not unicodedata.category(c).startswith("P"))
+    assert text.translate(N._punctuation_table()) == want

@@ -44,6 +44,11 @@ AnnotationsOpt = Annotated[Path | None, typer.Option(
     "--annotations", metavar="FILE", help="with --data: the annotations file (coco: instances JSON)")]
 LabelsOpt = Annotated[Path | None, typer.Option(
     "--labels", metavar="FILE", help="with --data: class names, one a line (imagefolder: the class order)")]
+UemOpt = Annotated[Path | None, typer.Option(
+    "--uem", metavar="FILE", help="with --data (diarization): scored regions (default: X.uem beside X.rttm)")]
+DataOptionOpt = Annotated[list[str] | None, typer.Option(
+    "--data-option", metavar="KEY=VALUE", help="repeatable: a data set option (Hugging Face datasets: split=, "
+    "text_column=, audio_column=, image_column=, label_column=)")]
 DataOpt = Annotated[Path | None, typer.Option(
     "--data", metavar="PATH", help="your data set, for the generic tasks (asr, diarization, imagefolder, coco, ...)")]
 NoiseDirOpt = Annotated[Path | None, typer.Option(
@@ -88,6 +93,8 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
         data: DataOpt = None,
         annotations: AnnotationsOpt = None,
         labels: LabelsOpt = None,
+        uem: UemOpt = None,
+        data_option: DataOptionOpt = None,
         model_option: ModelOptionOpt = None,
         base_url: BaseUrlOpt = None,
         metric: MetricOpt = None,
@@ -95,6 +102,7 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
         """Run a model on a task, clean and under shifts: scores with 95% CIs, the drop from clean with
         its paired interval, per-stage latency, provenance; saved as JSON and to the store."""
         from gapbench.core.run_spec import RunSpec
+        from gapbench.core.task import parse_data_options
         from gapbench.models.registry import parse_model_options
         from gapbench.runner.local import run_and_save
         from gapbench.runner.sweep import parse_cells
@@ -105,8 +113,11 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
                        save_shifted=str(save_shifted) if save_shifted else None, save_shifted_n=save_shifted_n,
                        baseline=baseline, model_options=parse_model_options(model_option, base_url),
                        options={k: str(v) for k, v in (("noise_dir", noise_dir), ("data", data),
-                                                        ("annotations", annotations), ("labels", labels))
+                                                        ("annotations", annotations), ("labels", labels),
+                                                        ("uem", uem))
                                 if v is not None} | ({"metrics": list(metric)} if metric else {}))
+        if data_option:
+            spec.options["data_options"] = parse_data_options(data_option)
         outcome, json_path = run_and_save(spec, store_url=store, out_dir=out)
         doc = outcome.document.to_json()
         if fmt == OutputFormat.json:

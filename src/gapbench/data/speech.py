@@ -11,10 +11,15 @@ ASR formats (``format="auto"`` picks by what ``PATH`` is):
   segment); relative paths are relative to the manifest's directory.
 * **Kaldi** data directory: ``wav.scp`` (``<recording-id> <path>``; piped commands are refused)
   and ``text`` (``<utt-id> TEXT``), optional ``segments`` (``<utt-id> <recording-id> <start> <end>``).
+* **Hugging Face datasets** (``hf``): a ``save_to_disk`` directory or an ``.arrow`` / ``.parquet``
+  file with an audio column, read by :mod:`gapbench.data.hf_datasets` (data options ``split=``,
+  ``audio_column=``, ``text_column=``; the text column is found among common names otherwise).
 
-Diarization: a directory of audio files with RTTM files of the same stem (``a.wav`` +
-``a.rttm``), or one RTTM file whose file ids name audio files in its directory; an optional
-``*.uem`` there is not applied (the DER metric's UEM is configured in the task).
+Diarization (:func:`diarization_dataset`): a directory of audio files with RTTM files of the same
+stem (``a.wav`` + ``a.rttm``), or one RTTM file whose file ids name audio files in its directory;
+or ``--annotations X.rttm`` with ``--data`` a directory of audio or a list of audio paths. A UEM
+(``--uem X.uem``, or ``X.uem`` found beside ``X.rttm``) limits scoring to its regions exactly as
+pyannote.metrics' ``uem=`` does.
 
 Audio is read lazily, one sample at a time, with soundfile (wav, flac, ogg, mp3), at its own
 sample rate and channel count: adapters resample and down-mix (pocketsphinx and the diarizer:
@@ -42,7 +47,7 @@ from gapbench.data.textfile import read_lines, read_text
 from gapbench.errors import InputError
 
 AUDIO_EXTS = (".wav", ".flac", ".ogg", ".mp3", ".opus")
-ASR_FORMATS = ("auto", "librispeech", "commonvoice", "manifest", "kaldi")
+ASR_FORMATS = ("auto", "librispeech", "commonvoice", "manifest", "kaldi", "hf")
 
 
 @dataclass(frozen=True)
@@ -221,21 +226,29 @@ def kaldi(root: str | os.PathLike[str]) -> SpeechDataset:
 
 def detect_asr_format(path: Path) -> str:
     """The ASR format of ``path`` (see the module docstring)."""
+    from gapbench.data.hf_datasets import is_hf_dataset
+
+    if is_hf_dataset(path):
+        return "hf"
     if path.is_dir():
         if (path / "wav.scp").is_file():
             return "kaldi"
         if next(path.rglob("*.trans.txt"), None) is not None:
             return "librispeech"
-        raise InputError(path, None, "a Kaldi dir (wav.scp) or a LibriSpeech dir (*.trans.txt)")
+        raise InputError(path, None, "a Kaldi dir (wav.scp), a LibriSpeech dir (*.trans.txt) or a datasets "
+                         "save_to_disk dir (state.json / dataset_dict.json)")
     if path.suffix.lower() == ".tsv":
         return "commonvoice"
     if path.suffix.lower() in (".jsonl", ".json"):
         return "manifest"
-    raise InputError(path, None, "a directory, a .tsv (Common Voice) or a .jsonl manifest")
+    raise InputError(path, None, "a directory, a .tsv (Common Voice), a .jsonl manifest or .arrow/.parquet")
 
 
-def asr_dataset(data: str | os.PathLike[str] | None = None, format: str = "auto") -> SpeechDataset:  # noqa: A002
-    """The generic ``asr`` task's data set: ``data`` is the path given with ``--data``."""
+def asr_dataset(data: str | os.PathLike[str] | None = None, format: str = "auto",  # noqa: A002
+                split: str | None = None, audio_column: str | None = None,
+                text_column: str | None = None) -> Any:
+    """The generic ``asr`` task's data set: ``data`` is the path given with ``--data``; ``split``,
+    ``audio_column`` and ``text_column`` are for Hugging Face datasets only."""
     if data is None:
         raise InputError("task asr", None, "a data set path (--data PATH)")
     path = Path(data).expanduser()
@@ -244,6 +257,14 @@ def asr_dataset(data: str | os.PathLike[str] | None = None, format: str = "auto"
     if format not in ASR_FORMATS:
         raise InputError(None, "format", f"one of {', '.join(ASR_FORMATS)}", format)
     fmt = detect_asr_format(path) if format == "auto" else format
+    hf_options = {"split": split, "audio_column": audio_column, "text_column": text_column}
+    if fmt == "hf":
+        from gapbench.data.hf_datasets import hf_asr
+
+        return hf_asr(path, **hf_options)
+    given = sorted(k for k, v in hf_options.items() if v is not None)
+    if given:
+        raise InputError(path, None, f"a Hugging Face dataset for the data option {given[0]!r}", fmt)
     return {"librispeech": librispeech, "commonvoice": commonvoice, "manifest": manifest, "kaldi": kaldi}[fmt](path)
 
 
@@ -251,25 +272,115 @@ def _audio_for(directory: Path, stem: str) -> Path | None:
     return next((directory / f"{stem}{e}" for e in AUDIO_EXTS if (directory / f"{stem}{e}").is_file()), None)
 
 
-def diarization_dataset(data: str | os.PathLike[str] | None = None) -> SpeechDataset:
-    """Audio + RTTM: a directory of ``X.<audio>`` with ``X.rttm``, or one RTTM naming audio beside it."""
+def _rttm_files(path: Path) -> list[Path]:
+    rttms = sorted(path.glob("*.rttm")) if path.is_dir() else [path]
+    if not rttms or not rttms[0].is_file():
+        raise InputError(path, None, "a directory with .rttm files or an .rttm file")
+    return rttms
+
+
+def _diarization_entries(data: str | os.PathLike[str] | None, annotations: str | os.PathLike[str] | None
+                         ) -> tuple[list[Entry], list[Path]]:
+    """The files to score and the RTTM files that declared them (see :func:`diarization_dataset`)."""
     from gapbench.data.rttm import read_rttm
 
     if data is None:
         raise InputError("task diarization", None, "a data set path (--data PATH)")
     path = Path(data).expanduser()
-    rttms = sorted(path.glob("*.rttm")) if path.is_dir() else [path]
-    if not rttms or not rttms[0].is_file():
-        raise InputError(path, None, "a directory with .rttm files or an .rttm file")
     entries = []
+    if annotations is None:
+        rttms = _rttm_files(path)
+        for r in rttms:
+            turns = read_rttm(r)
+            for uri, ts in turns.items():
+                audio = _audio_for(r.parent, uri) or (_audio_for(r.parent, r.stem) if len(turns) == 1 else None)
+                if audio is None:
+                    raise InputError(r, f"file {uri!r}", f"an audio file {uri}{{{','.join(AUDIO_EXTS)}}} beside it")
+                entries.append(Entry(uri, audio, tuple((t.start, t.end, t.speaker) for t in ts), f"{r}: file {uri}"))
+        return entries, rttms
+    rttms = _rttm_files(Path(annotations).expanduser())
+    turns: dict[str, list[Any]] = {}
     for r in rttms:
-        turns = read_rttm(r)
+        for uri, ts in read_rttm(r).items():
+            turns.setdefault(uri, []).extend(ts)
+    if path.is_dir():
         for uri, ts in turns.items():
-            audio = _audio_for(r.parent, uri) or (_audio_for(r.parent, r.stem) if len(turns) == 1 else None)
+            audio = _audio_for(path, uri)
             if audio is None:
-                raise InputError(r, f"file {uri!r}", f"an audio file {uri}{{{','.join(AUDIO_EXTS)}}} beside it")
-            entries.append(Entry(uri, audio, tuple((t.start, t.end, t.speaker) for t in ts), f"{r}: file {uri}"))
-    return SpeechDataset(entries, "rttm", str(path), make_reference=SpeakerTurns)
+                raise InputError(path, f"file {uri!r} of {rttms[0].name}",
+                                 f"an audio file {uri}{{{','.join(AUDIO_EXTS)}}}")
+            entries.append(Entry(uri, audio, tuple((t.start, t.end, t.speaker) for t in ts), f"{path}: file {uri}"))
+        return entries, rttms
+    if not path.is_file():
+        raise InputError(path, None, "a directory of audio files or a list of audio paths (one a line)")
+    for i, line in enumerate(read_lines(path), 1):
+        if not line.strip():
+            continue
+        audio = Path(line.strip()).expanduser()
+        audio = audio if audio.is_absolute() else path.parent / audio
+        ts = turns.get(audio.stem, [])
+        entries.append(Entry(audio.stem, audio, tuple((t.start, t.end, t.speaker) for t in ts), f"{path}: line {i}"))
+    if not entries:
+        raise InputError(path, None, "at least one audio path")
+    return entries, rttms
+
+
+def diarization_uem(data: str | os.PathLike[str] | None = None, annotations: str | os.PathLike[str] | None = None,
+                    uem: str | os.PathLike[str] | None = None) -> dict[str, list[tuple[float, float]]] | None:
+    """The scored regions of every file of the data set, or None when there is no UEM.
+
+    ``uem`` is the given file; otherwise ``X.uem`` beside each RTTM ``X.rttm`` (all of them or
+    none). With a UEM every scored file needs an entry: a file without one is an error here, not a
+    silently unscored or wholly scored file.
+    """
+    from gapbench.data.rttm import read_uem
+
+    entries, rttms = _diarization_entries(data, annotations)
+    if uem is not None:
+        files = [Path(uem).expanduser()]
+        if not files[0].is_file():
+            raise InputError(files[0], None, "a UEM file (--uem)", "no such file")
+    else:
+        files = [r.with_suffix(".uem") for r in rttms if r.with_suffix(".uem").is_file()]
+        if not files:
+            return None
+    regions: dict[str, list[tuple[float, float]]] = {}
+    for f in files:
+        for uri, rs in read_uem(f).items():
+            regions.setdefault(uri, []).extend(rs)
+    for e in entries:
+        if e.id not in regions:
+            raise InputError(files[0] if len(files) == 1 else ", ".join(map(str, files)), f"file {e.id!r}",
+                             "a UEM line for every scored file")
+    return {e.id: regions[e.id] for e in entries}
+
+
+def diarization_dataset(data: str | os.PathLike[str] | None = None, annotations: str | os.PathLike[str] | None = None,
+                        uem: str | os.PathLike[str] | None = None) -> SpeechDataset:
+    """Audio + RTTM (+ UEM) for the generic ``diarization`` task.
+
+    Without ``annotations``: ``data`` is a directory of ``X.<audio>`` with ``X.rttm``, or one RTTM
+    naming audio beside it. With ``annotations`` (an RTTM file, or a directory of them): ``data`` is
+    the directory holding the audio of every file id in the RTTM, or a list of audio paths, one a
+    line (relative to the list; the file id is the stem; a listed file with no RTTM turn has an
+    empty reference, as in pyannote.database protocols). The UEM (``uem``, or ``X.uem`` beside
+    ``X.rttm``) is applied by the DER metric through :func:`diarization_uem`, which the task
+    passes on as the metric's ``uem`` (see ``TaskSpec.with_data``).
+    """
+    entries, _ = _diarization_entries(data, annotations)
+    if uem is not None:
+        diarization_uem(data, annotations, uem)  # a bad --uem fails before any audio is decoded
+    return SpeechDataset(entries, "rttm", str(Path(data).expanduser()), make_reference=SpeakerTurns)
+
+
+def _diarization_metric_args(data: str | os.PathLike[str] | None = None,
+                             annotations: str | os.PathLike[str] | None = None,
+                             uem: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    regions = diarization_uem(data, annotations, uem)
+    return {} if regions is None else {"uem": regions}
+
+
+diarization_dataset.metric_args = _diarization_metric_args  # type: ignore[attr-defined]
 
 
 def reader_versions() -> dict[str, str]:

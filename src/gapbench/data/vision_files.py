@@ -9,7 +9,10 @@ Every problem is one :class:`~gapbench.errors.InputError` naming the file and th
 * :func:`imagefolder` -- ``data/<class>/<image>`` (the ImageNet / torchvision layout). Classes
   are the sub-folders in sorted order (torchvision's ``ImageFolder`` rule), or the order of a
   ``labels`` file (one folder name per line, optionally ``folder name`` with a readable name
-  after a space: ImageNet's ``synset words`` file). Reference: the class index.
+  after a space: ImageNet's ``synset words`` file). Reference: the class index. A Hugging Face
+  ``datasets`` export (``save_to_disk`` directory, ``.arrow`` or ``.parquet``) with an image and a
+  label column is read by :func:`gapbench.data.hf_datasets.hf_image_classification` instead
+  (``ClassLabel`` names are the labels; data options ``split=``, ``image_column=``, ``label_column=``).
 * :func:`coco_detection` -- images under ``data`` named by the JSON's ``file_name``; the GT is
   validated as :func:`gapbench.data.coco.validate_gt` does for ``score coco``. A missing image
   file, or an image whose size differs from the JSON's ``width`` / ``height``, is an error.
@@ -46,8 +49,19 @@ VOC_CLASSES = ("aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "
                "tvmonitor")
 
 
-def imagefolder(data: str | None = None, labels: str | None = None) -> LazySamples:
+def imagefolder(data: str | None = None, labels: str | None = None, split: str | None = None,
+                image_column: str | None = None, label_column: str | None = None) -> LazySamples:
     """ImageFolder samples (see the module docstring); ``meta`` has the class name and path."""
+    from gapbench.data.hf_datasets import hf_image_classification, is_hf_dataset
+
+    hf_options = {"split": split, "image_column": image_column, "label_column": label_column}
+    if data is not None and is_hf_dataset(data):
+        if labels is not None:
+            raise InputError(str(data), None, "no --labels for a Hugging Face dataset (its ClassLabel names are used)")
+        return hf_image_classification(data, **hf_options)
+    given = sorted(k for k, v in hf_options.items() if v is not None)
+    if given:
+        raise InputError(str(data), None, f"a Hugging Face dataset for the data option {given[0]!r}")
     root = require_dir(data, "folder with one sub-folder per class")
     folders = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     names = {f: f for f in folders}

@@ -131,11 +131,13 @@ class PocketSphinxASR(ModelAdapter):
             self.mode = "jsgf"
         import pocketsphinx
 
+        # hashed once: the pipeline asks for settings() to key its cache, every run
+        self._grammar_hash = content_hash(self.grammar)[:12] if self.grammar else None
         self._fingerprint = content_hash({"adapter": "pocketsphinx", "version": _version(),
                                           "model": pocketsphinx.get_model_path(), **self.settings()})
 
     def settings(self) -> dict[str, Any]:
-        return {"mode": self.mode, "grammar": content_hash(self.grammar)[:12] if self.grammar else None,
+        return {"mode": self.mode, "grammar": self._grammar_hash,
                 "floor": self.floor, "oov_dropped": self.oov_dropped}
 
     def fingerprint(self) -> str:

@@ -20,6 +20,7 @@ SCHEMES.register("onnx", "gapbench.models.onnx:load_onnx_model")
 SCHEMES.register("torchvision", "gapbench.models.torchvision_model:load_torchvision_model")
 SCHEMES.register("openai", "gapbench.models.openai_http:load_openai_model")
 SCHEMES.register("baseline", "gapbench.spectro.baselines:load_baseline")
+SCHEMES.register("pyannote", "gapbench.models.pyannote_audio:load_pyannote_model")
 
 SCHEME_HELP: dict[str, str] = {
     "python": "python:package.module:function or python:path/to/file.py:function "
@@ -31,6 +32,7 @@ SCHEME_HELP: dict[str, str] = {
                    "optional extra [torchvision])",
     "openai": "openai:MODEL on an OpenAI-compatible server (base_url option, key from OPENAI_API_KEY)",
     "baseline": "spectro offline baselines: baseline:asr, baseline:blind, baseline:chance, baseline:image",
+    "pyannote": "pyannote:path/to/pipeline (a local pyannote.audio diarization pipeline; the optional pyannote extra)",
 }
 
 

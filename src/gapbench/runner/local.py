@@ -116,8 +116,9 @@ def run(
 
     task = get_task(spec.task)
     if spec.options.get("data") is not None:
-        task = task.with_data(spec.options["data"], **{k: spec.options[k] for k in ("annotations", "labels")
-                                                        if spec.options.get(k) is not None})
+        task = task.with_data(spec.options["data"], **{k: spec.options[k] for k in ("annotations", "labels", "uem")
+                                                        if spec.options.get(k) is not None},
+                              **spec.options.get("data_options", {}))
     target = model if model is not None else (spec.model or task.default_model)
     if target is None:
         from gapbench.errors import InputError
