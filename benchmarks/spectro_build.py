@@ -1,4 +1,4 @@
-"""Benchmark: the spectro renderer (numpy -> colormap -> PIL PNG) against matplotlib + ``librosa.display.specshow``.
+"""Benchmark: the spectro renderer (numpy -> colormap -> palette PNG, ISA-L) against matplotlib ``specshow``.
 
 Both renderers run as whole processes on the same clips (espeak-ng words synthesised once and
 saved to a temporary ``.npz``): each process imports what it needs, renders every clip to a PNG
@@ -121,7 +121,7 @@ def main() -> None:
         words = select_words(args.clips)
         np.savez(root / "clips.npz", **{w: synthesize_word(w)[0] for w in words})
         rows = {}
-        for name, code in (("numpy->PIL (gapbench)", OURS), ("matplotlib specshow", MPL)):
+        for name, code in (("numpy->PNG (gapbench)", OURS), ("matplotlib specshow", MPL)):
             out = root / name.split()[0].replace(">", "")
             out.mkdir()
             try:

@@ -100,5 +100,10 @@ def test_direct_png_writer_decodes_exactly() -> None:
             assert im.mode == "P" and im.size == shape[::-1]
             assert np.array_equal(np.asarray(im.convert("RGB")), colormap_lut("magma")[levels])
         assert data == indexed_png_bytes(levels, "magma", 1)
+        for level in (0, 3):  # every ISA-L level gives a stream PIL's zlib decodes to the same pixels
+            with Image.open(io.BytesIO(indexed_png_bytes(levels, "magma", level))) as im:
+                assert np.array_equal(np.asarray(im.convert("RGB")), colormap_lut("magma")[levels])
     with pytest.raises(ValueError, match="2-D"):
         indexed_png_bytes(np.zeros((0, 4), np.uint8), "gray")
+    with pytest.raises(ValueError, match="0-3"):
+        indexed_png_bytes(np.zeros((2, 2), np.uint8), "gray", 6)

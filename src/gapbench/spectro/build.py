@@ -35,7 +35,7 @@ LABELS = "ABCDEFGH"
 DEFAULT_VOICE = "en-us"
 DEFAULT_RATE = 150  # words per minute: espeak-ng's default is 175; a little slower for isolated words
 DEFAULT_PITCH = 50  # espeak-ng's 0..99 scale, its default
-BUILD_VERSION = 2  # bump when the item format or a rule changes: cached builds are then rebuilt
+BUILD_VERSION = 3  # bump when the item format or a rule changes: cached builds are then rebuilt
 # 2: every word synthesised by a fresh espeak-ng instance (speech.tts); items carry their ``unit``
 
 
@@ -319,9 +319,12 @@ def build(params: BuildParams, out: str | os.PathLike[str], *, workers: int = 2,
 
 
 def _engine_versions() -> dict[str, str]:
+    """What decides the bytes of a build: the synthesis engine and the PNG encoder."""
+    from importlib.metadata import version
+
     from gapbench.speech.tts import generator_versions
 
-    return generator_versions()
+    return {**generator_versions(), "isal": version("isal")}
 
 
 def default_build_root() -> Path:
