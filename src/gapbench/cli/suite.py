@@ -35,7 +35,7 @@ def suite_table(outcomes: list[Any], title: str) -> Any:
             continue
         first = True
         for r in o.document.results:
-            cell = r.shift if r.severity is None else f"{r.shift}@{r.severity:g}"
+            cell = _cell_label(r)
             for name, mv in r.metrics.items():
                 if o.show is not None and name not in o.show:
                     continue
@@ -43,6 +43,20 @@ def suite_table(outcomes: list[Any], title: str) -> Any:
                               _latency_text(o.document.latency) if first else "", o.document.run_id if first else "")
                 first, cell = False, ""
     return table
+
+
+def _cell_label(r: Any) -> str:
+    return r.shift if r.severity is None else f"{r.shift}@{r.severity:g}"
+
+
+def _job_notes(results: list[Any]) -> list[str]:
+    """A job's notes, each naming its cell where the job has several; a note every cell has is said once."""
+    if len(results) == 1:
+        return list(dict.fromkeys(results[0].notes))
+    everywhere = set.intersection(*(set(r.notes) for r in results)) if results else set()
+    notes = [f"(all cells) {n}" for n in dict.fromkeys(n for r in results for n in r.notes if n in everywhere)]
+    notes += [f"{_cell_label(r)}: {n}" for r in results for n in dict.fromkeys(r.notes) if n not in everywhere]
+    return notes
 
 
 def print_suite(outcomes: list[Any], path: Path, problems: list[str], title: str,
@@ -54,8 +68,7 @@ def print_suite(outcomes: list[Any], path: Path, problems: list[str], title: str
     con.print(suite_table(outcomes, title))
     for o in outcomes:
         if o.document is not None:
-            for r in o.document.results:
-                print_notes(r.notes, f"{o.name}: ")
+            print_notes(_job_notes(o.document.results), f"{o.name}: ")
     print_notes(problems)
     err = err_console()
     con.print(f"results JSON: {path}", markup=False)
