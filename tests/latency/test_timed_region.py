@@ -263,7 +263,8 @@ def test_query_record_defaults_leave_done_unset():
 
 
 @pytest.mark.skipif(not process_sut.process_sut_available(), reason="needs the fork start method")
-def test_cli_server_with_a_process_sut_scores_and_stores(tmp_path):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_cli_server_with_a_process_sut_scores_and_stores(tmp_path, workers):
     import json
 
     import typer
@@ -275,13 +276,14 @@ def test_cli_server_with_a_process_sut_scores_and_stores(tmp_path):
     cli_latency.register(app, typer.Typer(), typer.Typer())
     app.command("noop")(lambda: None)  # a second command keeps "latency" a subcommand
     res = CliRunner().invoke(app, ["latency", "--task", "digits", "--scenario", "server", "--qps", "300",
-                                   "--min-queries", "40", "--min-duration", "0", "--sut", "process",
+                                   "--min-queries", "40", "--min-duration", "0", "--sut", "process", "--workers", workers,
                                    "--no-early-stopping", "--latency-bound", "2s", "--format", "json",
                                    "--store", f"sqlite:///{tmp_path / 'r.db'}", "--out", str(tmp_path)])
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     lat = doc["latency"]
     assert lat["settings"]["sut"] == "process" and lat["queries"] == 40 and lat["unfinished"] == 0
+    assert lat["settings"]["workers"] == int(workers) and lat["failures"] == 0
     assert doc["results"] and 0 < doc["results"][0]["metrics"]["top1"]["value"] <= 1
     assert doc["provenance"]["latency"]["peak_rss_children_mb"] > 10
 

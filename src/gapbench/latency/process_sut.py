@@ -13,21 +13,23 @@ How: ``workers`` children are forked from the process that loaded the model and 
 each inherits the warm system under test and the sample pool (nothing is pickled on the way in).
 The parent stamps ``scheduled_ns``/``issued_ns`` and writes the query's index and schedule as one
 16-byte message into ONE request pipe that every child reads (a shared queue: the first idle child
-takes the oldest query, as the thread workers' queue does). Writes under ``PIPE_BUF`` bytes are
-atomic (POSIX, pipe(7)) and every message and read is exactly 16 bytes, so a read returns one whole
-message; no lock is shared, so a child that dies cannot leave the others blocked, and the issuer
-only packs 16 bytes and makes one ``write`` (it never waits for a child unless the pipe, enlarged to
-1 MiB where the kernel allows, holds that many queries). Each child serves one query at a time in
-its main thread and stamps ``started_ns``/``done_ns``; it sends the record back on its own result
-pipe, and a reader thread in the parent fills the records. Both ends read
+takes the oldest query, as the thread workers' queue does). Only the parent writes, every message
+and every read is exactly 16 bytes (writes under ``PIPE_BUF`` are atomic, pipe(7)), and Linux copies
+a read under the pipe's mutex (fs/pipe.c), so each read returns one whole message with no lock shared
+between the children: a child that dies cannot leave the others blocked. The issuer's cost is
+``struct.pack`` and one ``write`` (~1 us; ``Connection.send`` pickles, ~4x that), and it never waits
+for a child unless the pipe already holds 65,536 unserved queries (1 MiB, ``F_SETPIPE_SZ``; 4,096
+where the kernel refuses). Each child serves one query at a time in its main thread and stamps
+``started_ns``/``done_ns``; it sends the record back on its own result pipe, and a reader thread in
+the parent fills the records. Both ends read
 ``time.perf_counter_ns``, which on Linux is ``CLOCK_MONOTONIC``, one clock for every process.
 
 Limits: needs the ``fork`` start method (Linux; macOS has it but Apple's libraries may not survive
-it); a model that initialised CUDA in the parent cannot run in a forked child (use ``--sut thread``).
-Each child holds its own copy-on-write view of the model (memory written after the fork is per
-child). The children's peak memory is reported apart (``peak_rss_children_mb``: the largest child's,
-once they were joined -- not their sum). A child that dies stops the issuing; the others finish the
-queries already issued.
+it; POSIX promises the atomic writes, not the whole-message reads); a model that initialised CUDA in
+the parent cannot run in a forked child (use ``--sut thread``). Each child holds its own
+copy-on-write view of the model (memory written after the fork is per child). The children's peak
+memory is reported apart (``peak_rss_children_mb``: the largest child's, once they were joined --
+not their sum). A child that dies stops the issuing; the others finish the queries already issued.
 """
 from __future__ import annotations
 
@@ -102,17 +104,22 @@ def _child(sut: Any, queries: Sequence[Sequence[Any]], req_fd: int, req_w_fd: in
 def _start_children(ctx: Any, n: int, args: tuple[Any, ...], req_r: int, req_w: int) -> tuple[list[Any], list[Any]]:
     """Fork ``n`` children; their processes and the parent's ends of their result pipes, once every
     child said it is ready (else they are killed and ``RuntimeError`` says so)."""
-    procs, conns = [], []
-    for k in range(n):
-        res_r, res_w = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=_child, args=(*args[:2], req_r, req_w, res_w, *args[2:]),
-                           daemon=True, name=f"gapbench-sut-{k}")
-        proc.start()
-        res_w.close()  # before the next fork: a later child must not hold this child's write end
-        procs.append(proc)
-        conns.append(res_r)
+    procs: list[Any] = []
+    conns: list[Any] = []
+    failed, why = False, ""
+    try:
+        for k in range(n):
+            res_r, res_w = ctx.Pipe(duplex=False)
+            conns.append(res_r)
+            proc = ctx.Process(target=_child, args=(*args[:2], req_r, req_w, res_w, *args[2:]),
+                               daemon=True, name=f"gapbench-sut-{k}")
+            proc.start()
+            res_w.close()  # before the next fork: a later child must not hold this child's write end
+            procs.append(proc)
+    except OSError as exc:  # fork refused (memory, process limit)
+        failed, why = True, f": {exc}"
     os.close(req_r)
-    pending, deadline, failed = list(conns), now_ns() + 60 * 10**9, False
+    pending, deadline = list(conns), now_ns() + 60 * 10**9
     while pending and not failed and (left := deadline - now_ns()) > 0:
         for conn in wait_for_conns(pending, left / 1e9):
             try:
@@ -131,7 +138,7 @@ def _start_children(ctx: Any, n: int, args: tuple[Any, ...], req_r: int, req_w: 
         for conn in conns:
             conn.close()
         os.close(req_w)
-        raise RuntimeError(f"a system-under-test process did not start (exit codes {codes})")
+        raise RuntimeError(f"a system-under-test process did not start (exit codes {codes}){why}")
     return procs, conns
 
 
