@@ -224,8 +224,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{inf['p50_ms'] * 1e3:.0f} p99 {inf['p99_ms'] * 1e3:.0f} us; end-to-end p99 "
               f"{run.block['end_to_end']['p99_ms']:.3f} ms")
     qps2 = 6 * a.qps
-    print(f"  two workers at {qps2:g} QPS (the spin model: only one runs at a time; a lower switch interval "
-          f"interleaves them)")
+    print(f"  two workers at {qps2:g} QPS (the spin model: in one process only one runs at a time, a lower switch "
+          f"interval interleaves them; --sut process forks one child per worker)")
     for label, kw in (("--sut thread", {}), ("--sut thread --switch-interval 0.2", {"switch_interval_ms": 0.2}),
                       ("--sut process", {"sut": "process"})):
         s = ScenarioSettings("server", min_queries=n, min_duration_s=0, qps=qps2, latency_bound_ms=100.0,

@@ -3,6 +3,7 @@ server's system under test in a separate process."""
 from __future__ import annotations
 
 import gc
+import multiprocessing
 import os
 import sys
 import time
@@ -181,20 +182,21 @@ def test_process_sut_failures_overload_crash_and_ctrl_c(monkeypatch):
         assert sum(r.completed for r in res.records) == 16 and sum(r.error is not None for r in res.records) == 2
         assert all(isinstance(r.outcome.samples[0], Sample) for r in res.records if r.error is None)
 
-    res = open_loop_process(_sut(lambda b: (time.sleep(0.05), _scores(b))[1]), queries,
-                            np.arange(1, 41) * 0.001, abort_after_s=0.1)
-    assert res.overloaded and res.unfinished > 0 and not res.interrupted
-
-    calls = []
+    for workers in (1, 2):  # each child refuses what waited too long; the parent stops issuing
+        res = open_loop_process(_sut(lambda b: (time.sleep(0.05), _scores(b))[1]), queries,
+                                np.arange(1, 41) * 0.001, workers=workers, abort_after_s=0.1)
+        assert res.overloaded and res.unfinished > 0 and not res.interrupted and not res.notes
 
     def crash(batch):
-        calls.append(1)
-        if len(calls) == 3:
+        if int(batch[0][0, 0]) == 2:
             os._exit(3)
         return _scores(batch)
 
-    res = open_loop_process(_sut(crash), queries, np.arange(1, 9) * 0.005)
-    assert res.unfinished >= 6 - 1 and any("ended early" in n for n in res.notes) and not res.overloaded
+    for workers in (1, 2):  # the child serving query 2 dies: issuing stops, the rest of what was issued ran
+        res = open_loop_process(_sut(crash), queries, np.arange(1, 9) * 0.005, workers=workers)
+        assert [r.completed for r in res.records[:3]] == [True, True, False] and not res.overloaded
+        assert [n for n in res.notes if "ended early" in n and "exit code 3" in n] and len(res.notes) == 1
+        assert res.unfinished == 8 - sum(r.completed for r in res.records) and not res.interrupted
 
     real_wait = process_sut.wait_until
     n = []
@@ -206,11 +208,54 @@ def test_process_sut_failures_overload_crash_and_ctrl_c(monkeypatch):
         return real_wait(deadline)
 
     monkeypatch.setattr(process_sut, "wait_until", interrupt_at_6)
-    res = open_loop_process(_sut(_scores), queries, np.arange(1, 21) * 0.02)
-    done = [r.completed for r in res.records]
-    assert res.interrupted and len(done) == 5 and res.unfinished == 20 - sum(done)
-    # what completed is kept; what was still queued at Ctrl-C is skipped (a prefix ran)
-    assert done[0] and done == sorted(done, reverse=True)
+    for workers in (1, 2):
+        n.clear()
+        res = open_loop_process(_sut(_scores), queries, np.arange(1, 21) * 0.02, workers=workers)
+        done = [r.completed for r in res.records]
+        assert res.interrupted and len(done) == 5 and res.unfinished == 20 - sum(done)
+        # what completed is kept; what was still queued at Ctrl-C is skipped (a prefix ran)
+        assert done[0] and done == sorted(done, reverse=True)
+
+
+@pytest.mark.skipif(not process_sut.process_sut_available(), reason="needs the fork start method")
+def test_process_sut_children_that_die_at_start_are_reported(monkeypatch):
+    queries = [[s] for s in _pool()]
+    with pytest.raises(RuntimeError, match="did not start"):  # an invalid interval fails in every child
+        open_loop_process(_sut(_scores), queries, np.arange(1, 5) * 0.001, workers=2, switch_interval_s=-1.0)
+    real_child = process_sut._child
+
+    def second_dies(*args):
+        if multiprocessing.current_process().name.endswith("-1"):
+            os._exit(5)
+        real_child(*args)
+
+    monkeypatch.setattr(process_sut, "_child", second_dies)
+    with pytest.raises(RuntimeError, match=r"did not start \(exit codes \[-9, 5\]\)"):
+        open_loop_process(_sut(_scores), queries, np.arange(1, 5) * 0.001, workers=2)
+
+
+@pytest.mark.skipif(not process_sut.process_sut_available(), reason="needs the fork start method")
+def test_process_sut_forks_one_child_per_worker_and_collects_between_queries():
+    parent, probes = os.getpid(), []
+
+    def model(batch):  # (the pid serving, how many earlier queries' garbage cycles this child still holds)
+        alive = sum(r() is not None for r in probes)
+        probe = _Cycle()
+        probes.append(weakref.ref(probe))
+        del probe
+        for _ in range(gc.get_threshold()[0] + 10):  # allocations past the youngest threshold
+            _Cycle()
+        _spin(0.01 if not gc.isenabled() else 1.0)  # a GIL-holding service; much longer if gc were on
+        return [[float(os.getpid()), float(alive)] for _ in batch]
+
+    queries = [[s] for s in _pool()]
+    res = open_loop_process(_sut(model), queries, np.repeat(np.arange(1, 7) * 0.03, 2), workers=2)
+    scores = [r.outcome.predictions[0].scores for r in res.records]
+    assert res.unfinished == 0 and len(scores) == 12
+    pids = {int(s[0]) for s in scores}
+    assert len(pids) == 2 and parent not in pids  # two children, one per worker
+    assert all(s[1] == 0 for s in scores)  # each query's garbage was collected before the next one began
+    assert max(r.latency_s for r in res.records) < 0.5  # automatic collection stayed off inside queries
 
 
 def test_query_record_defaults_leave_done_unset():
@@ -218,7 +263,8 @@ def test_query_record_defaults_leave_done_unset():
 
 
 @pytest.mark.skipif(not process_sut.process_sut_available(), reason="needs the fork start method")
-def test_cli_server_with_a_process_sut_scores_and_stores(tmp_path):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_cli_server_with_a_process_sut_scores_and_stores(tmp_path, workers):
     import json
 
     import typer
@@ -230,13 +276,14 @@ def test_cli_server_with_a_process_sut_scores_and_stores(tmp_path):
     cli_latency.register(app, typer.Typer(), typer.Typer())
     app.command("noop")(lambda: None)  # a second command keeps "latency" a subcommand
     res = CliRunner().invoke(app, ["latency", "--task", "digits", "--scenario", "server", "--qps", "300",
-                                   "--min-queries", "40", "--min-duration", "0", "--sut", "process",
+                                   "--min-queries", "40", "--min-duration", "0", "--sut", "process", "--workers", workers,
                                    "--no-early-stopping", "--latency-bound", "2s", "--format", "json",
                                    "--store", f"sqlite:///{tmp_path / 'r.db'}", "--out", str(tmp_path)])
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     lat = doc["latency"]
     assert lat["settings"]["sut"] == "process" and lat["queries"] == 40 and lat["unfinished"] == 0
+    assert lat["settings"]["workers"] == int(workers) and lat["failures"] == 0
     assert doc["results"] and 0 < doc["results"][0]["metrics"]["top1"]["value"] <= 1
     assert doc["provenance"]["latency"]["peak_rss_children_mb"] > 10
 

@@ -89,10 +89,10 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
                                              help="server: queries served concurrently")] = 1,
         sut: Annotated[str, typer.Option(
             "--sut", metavar="KIND", help="server: where the model runs: thread (this process) or process (a "
-            "forked child: the issuer never waits for the GIL of a model that holds it)")] = "thread",
+            "forked child per worker: the issuer never waits for the GIL of a model that holds it)")] = "thread",
         switch_interval: Annotated[float | None, typer.Option(
             "--switch-interval", metavar="MS", min=0.001, help="server: the interpreter's GIL switch interval "
-            "during the run (default 5 ms; restored after; with --sut process, in the child)")] = None,
+            "during the run (default 5 ms; restored after; with --sut process, in the children)")] = None,
         warmup: Annotated[int, typer.Option("--warmup-queries", min=0, metavar="N",
                                             help="queries run first and left out of every figure")] = 10,
         limit: Annotated[int | None, typer.Option("--limit", min=1, metavar="N",

@@ -107,7 +107,7 @@ def run_latency_and_save(task: str, model: str | ModelAdapter | Callable[[list[A
 
 def provenance() -> dict[str, Any]:
     """The machine and software that produced the figures, and the peak resident memory so far (of this
-    process, and of the largest child process that finished: ``--sut process`` serves in one)."""
+    process, and of the largest child process that finished: ``--sut process`` serves in one per worker)."""
     from importlib.metadata import PackageNotFoundError, version
 
     import numpy

@@ -11,7 +11,7 @@ their decode time is measured then and reported as the ``decode`` stage, outside
   LoadGen >= v2.0 rule (the next query when the previous completes, no fixed interval). Metric: p99.
 * ``server``: one sample per query, Poisson arrivals at ``qps`` (seeded), open loop; valid iff
   p99 <= ``latency_bound_ms``. ``find_max_qps`` searches the highest valid QPS. ``sut="process"``
-  serves in a forked child so a model holding the GIL cannot delay the issuer
+  serves in forked children (one per worker) so a model holding the GIL cannot delay the issuer
   (:mod:`gapbench.latency.process_sut`); ``switch_interval_ms`` lowers the interpreter's GIL switch
   interval for the run instead (restored after).
 * ``offline``: every sample at once, served in batches of each size in ``batch_sizes``; samples/s.
@@ -66,9 +66,9 @@ class ScenarioSettings:
     warmup_queries: int = 10
     seed: int = 0
     early_stopping: bool = True  # a run too short for LoadGen's early-stopping estimate is invalid
-    sut: str = "thread"  # server: "thread" (workers in this process) or "process" (a forked child)
+    sut: str = "thread"  # server: "thread" (workers in this process) or "process" (a child per worker)
     switch_interval_ms: float | None = None  # server: sys.setswitchinterval during the run (then restored;
-    # with sut="process", in the child)
+    # with sut="process", in the children)
 
     def check(self) -> ScenarioSettings:
         def bad(opt: str, expected: str, got: Any) -> InputError:
