@@ -122,15 +122,20 @@ class DERMetric(ComponentMetric):
             self._engine = DiarizationErrorRate(collar=2 * self.collar, skip_overlap=self.skip_overlap)
         return self._engine
 
+    def _file_uem(self, uri: str, uem: Regions | None) -> Regions | None:
+        """The file's scored regions: ``uem`` if given, else the metric's map (which must name it)."""
+        if uem is None and self.uem is not None:
+            if uri not in self.uem:
+                raise InputError(None, f"file {uri!r}", "a UEM entry for every scored file")
+            uem = self.uem[uri]
+        return uem
+
     def add_file(
         self, uri: str, reference: TurnsLike, hypothesis: TurnsLike, uem: Regions | None = None
     ) -> dict[str, float]:
         """Score one file (``uem`` overrides the metric's map) and keep its components."""
         uri = str(uri)
-        if uem is None and self.uem is not None:
-            if uri not in self.uem:
-                raise InputError(None, f"file {uri!r}", "a UEM entry for every scored file")
-            uem = self.uem[uri]
+        uem = self._file_uem(uri, uem)
         ref = _annotation(reference, uri)
         hyp = _annotation(hypothesis, uri)
         with warnings.catch_warnings():

@@ -33,7 +33,6 @@ import numpy as np
 
 from gapbench.core.metric import COUNT, FRACTION_DOWN, FRACTION_UP
 from gapbench.core.results import ScoreResult
-from gapbench.errors import InputError
 from gapbench.metrics.der import FEW_FILES, DERMetric, Regions, TurnsLike, _annotation, _timeline
 
 COMPONENTS = ("speakers", "speaker_error", "purity_total", "purity_correct", "coverage_total", "coverage_correct")
@@ -77,10 +76,7 @@ class JERMetric(DERMetric):
     ) -> dict[str, float]:
         """Score one file (``uem`` overrides the metric's map) and keep its components."""
         uri = str(uri)
-        if uem is None and self.uem is not None:
-            if uri not in self.uem:
-                raise InputError(None, f"file {uri!r}", "a UEM entry for every scored file")
-            uem = self.uem[uri]
+        uem = self._file_uem(uri, uem)
         self._uem_given = self._uem_given or uem is not None
         ref = _annotation(reference, uri)
         hyp = _annotation(hypothesis, uri)
