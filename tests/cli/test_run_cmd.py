@@ -33,6 +33,7 @@ def test_run_digits_json_shape_and_store(tmp_path, capsys, monkeypatch):
     lat = doc["latency"]
     assert lat["percentile_method"] == "linear" and lat["warmup_samples_dropped"] == 32
     assert lat["end_to_end"]["count"] == 32 and lat["throughput_samples_per_s"] > 0
+    assert lat["fps"] == lat["throughput_samples_per_s"]  # digits are images
     prov = doc["provenance"]
     assert prov["seed"] == 0 and prov["model_fingerprint"]
     # the JSON file under the default out dir, and the cache beside it

@@ -87,3 +87,11 @@ def test_rtfx_is_audio_over_model_time():
     model_s = 0.2 + 0.01 + 0.03 + 2 * 0.0005  # decode (load) is not model time
     assert rep.rtfx == pytest.approx(6.0 / model_s)
     assert rep.to_json()["rtf"] == pytest.approx(model_s / 6.0)
+
+
+def test_fps_is_the_throughput_of_image_samples_only():
+    batches = [_batch(0, 2, load=0.0, infer=0.2, t_done=1.0), _batch(1, 4, load=0.0, infer=0.2, t_done=3.0)]
+    rep = summarize(batches, warmup_batches=1, t_start=0.0, images=True)
+    assert rep.fps == rep.throughput == pytest.approx(4 / 2.0)
+    assert rep.to_json()["fps"] == pytest.approx(2.0)
+    assert summarize(batches, warmup_batches=1, t_start=0.0).to_json()["fps"] is None

@@ -203,6 +203,8 @@ def print_run(doc: dict[str, Any], n_cached: int | None = None, n_computed: int 
         con.print(latency_table(run.latency))
         tp, rtf = run.latency.get("throughput_samples_per_s"), run.latency.get("real_time_factor")
         extra = f"throughput: {tp:.1f} samples/s" if tp else "throughput: n/a"
+        if run.latency.get("fps"):
+            extra += f" ({run.latency['fps']:.1f} FPS)"
         if rtf is not None:
             extra += f"; real-time factor: {rtf:.4f}"
         con.print(extra)

@@ -25,7 +25,8 @@ from gapbench.core.sample import Sample
 from gapbench.errors import InputError
 from gapbench.latency.loadgen import LoadResult, QueryRecord, now_ns
 from gapbench.latency.report import scenario_block
-from gapbench.latency.scenarios import IMAGE_TYPES, TARGET_PERCENTILE, ScenarioRun, ScenarioSettings, SystemUnderTest
+from gapbench.latency.scenarios import TARGET_PERCENTILE, ScenarioRun, ScenarioSettings, SystemUnderTest
+from gapbench.latency.stats import IMAGE_TYPES
 
 _SUMMARY_KEYS = {"p50_ms": "50.00 percentile latency (ns)", "p90_ms": "90.00 percentile latency (ns)",
                  "p99_ms": "99.00 percentile latency (ns)", "mean_ms": "Mean latency (ns)"}

@@ -38,6 +38,7 @@ from gapbench.latency.hardware import HardwareProbe
 from gapbench.latency.loadgen import LoadResult, QueryRecord, closed_loop, now_ns, open_loop, poisson_schedule
 from gapbench.latency.report import scenario_block
 from gapbench.latency.stages import STAGES
+from gapbench.latency.stats import IMAGE_TYPES
 from gapbench.models.base import ModelAdapter
 from gapbench.runner.pipeline import Pipeline
 
@@ -46,7 +47,6 @@ TARGET_PERCENTILE = {"single-stream": 90.0, "multi-stream": 99.0, "server": 99.0
 SUT_KINDS = ("thread", "process")
 # issue times later than this (p99) mean the issuer waited for the GIL (issue 10's 1 ms target)
 ISSUE_DELAY_LIMIT_MS = 1.0
-IMAGE_TYPES = ("image-classification", "object-detection", "semantic-segmentation")
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,9 @@ PERCENTILES = (50, 90, 99)
 PERCENTILE_METHOD = "linear"
 
 
+IMAGE_TYPES = ("image-classification", "object-detection", "semantic-segmentation")  # tasks whose samples are images
+
+
 @dataclass(frozen=True)
 class StageStats:
     count: int
@@ -104,6 +107,7 @@ class LatencyReport:
     cached_samples: int = 0
     from_cache: bool = False
     rtfx: float | None = None
+    fps: float | None = None  # images per second (image tasks): the throughput, named as vision reports it
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -117,6 +121,7 @@ class LatencyReport:
             "real_time_factor": self.real_time_factor,
             "rtfx": self.rtfx,
             "rtf": None if not self.rtfx else 1.0 / self.rtfx,
+            "fps": self.fps,
             "measured_samples": self.measured_samples,
             "warmup_batches": self.warmup_batches,
             "warmup_samples_dropped": self.warmup_samples_dropped,
@@ -127,8 +132,9 @@ class LatencyReport:
 
 
 def summarize(batches: list[BatchTiming], *, warmup_batches: int = 1, t_start: float | None = None,
-              cached_samples: int = 0, from_cache: bool = False) -> LatencyReport:
-    """Latency statistics over computed batches (in run order), dropping the warm-up batches."""
+              cached_samples: int = 0, from_cache: bool = False, images: bool = False) -> LatencyReport:
+    """Latency statistics over computed batches (in run order), dropping the warm-up batches;
+    ``images``: the samples are images, so the throughput is also reported as ``fps``."""
     notes: list[str] = []
     computed = [b for b in batches if b.n > 0]
     dropped: list[BatchTiming] = []
@@ -189,6 +195,7 @@ def summarize(batches: list[BatchTiming], *, warmup_batches: int = 1, t_start: f
         cached_samples=cached_samples,
         from_cache=from_cache,
         rtfx=rtfx,
+        fps=throughput if images else None,
         notes=notes,
     )
 

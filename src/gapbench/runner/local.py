@@ -35,7 +35,7 @@ from gapbench.core.run_document import (
 from gapbench.core.run_spec import RunSpec
 from gapbench.core.sample import Sample
 from gapbench.core.task import TaskSpec, get_task
-from gapbench.latency.stats import BatchTiming, LatencyReport, summarize
+from gapbench.latency.stats import IMAGE_TYPES, BatchTiming, LatencyReport, summarize
 from gapbench.models.base import ModelAdapter
 from gapbench.runner.cache import ResponseCache, default_cache_dir, open_cache
 from gapbench.runner.pipeline import Outcome, Pipeline, Prepared, Skip
@@ -259,7 +259,8 @@ def _run_cell(task: TaskSpec, pipe: Pipeline, spec: RunSpec, states: list[Any], 
     if skipped:
         score.notes.append(f"{len(skipped)} sample(s) skipped ({spec.on_error}): see 'skipped'")
     if timings or not stored:
-        latency = summarize(timings, warmup_batches=spec.warmup_batches, t_start=t_start, cached_samples=n_cached)
+        latency = summarize(timings, warmup_batches=spec.warmup_batches, t_start=t_start, cached_samples=n_cached,
+                            images=task.type in IMAGE_TYPES)
     else:
         latency = summarize(_stored_batches(stored), warmup_batches=spec.warmup_batches,
                             cached_samples=n_cached, from_cache=True)
