@@ -247,3 +247,33 @@ def test_masks_round_trip_through_the_prediction_json():
     with pytest.raises(ValueError, match="not a compressed COCO RLE"):
         coerce_prediction("object-detection", {"boxes": [[0, 0, 1, 1]], "scores": [1], "labels": [1],
                                                "masks": [{"size": [5, 6], "counts": "zz"}]})
+
+
+def test_segm_state_round_trips_and_merges(tmp_path):
+    """A worker's state (JSON) rebuilt and merged gives the one-shot segm values."""
+    from gapbench.core.metric import ComponentMetric
+    from gapbench.core.predictions import Detections
+    from gapbench.metrics.detection import InstanceSegMetric
+
+    rng = np.random.default_rng(3)
+    cats = [{"id": 1, "name": "a"}]
+    preds, refs = [], []
+    for _ in range(6):
+        gm = np.zeros((20, 24), np.uint8)
+        y, x = (int(v) for v in rng.integers(0, 10, 2))
+        gm[y:y + 8, x:x + 10] = 1
+        pm = np.roll(gm, int(rng.integers(-2, 3)), 1)
+        refs.append({"boxes": [[x, y, 10, 8]], "labels": [1], "width": 24, "height": 20,
+                     "segmentations": [_rle(gm)], "areas": [80.0]})
+        preds.append(Detections(((x, y, 10.0, 8.0),), (float(rng.random()),), (1,), masks=(_rle(pm),)))
+    one = InstanceSegMetric(cats)
+    one.update(preds, refs, [str(i) for i in range(6)])
+    a, b = InstanceSegMetric(cats), InstanceSegMetric(cats)
+    a.update(preds[:3], refs[:3], ["0", "1", "2"])
+    b.update(preds[3:], refs[3:], ["3", "4", "5"])
+    a2 = ComponentMetric.from_state_dict(json.loads(json.dumps(a.state_dict())))
+    b2 = ComponentMetric.from_state_dict(json.loads(json.dumps(b.state_dict())))
+    merged = a2.merge(b2).compute(ci=False)
+    want = one.compute(ci=False)
+    assert merged.kind == "segm" and set(merged.metrics) == set(want.metrics) == set(STAT_NAMES)
+    assert all(_same(merged.metrics[n].value, want.metrics[n].value) for n in STAT_NAMES)

@@ -134,7 +134,9 @@ class InstanceSegMetric(BoxDetectionMetric):
 
     name = "segm"
 
-    def __init__(self, categories: list[dict[str, Any]] | None = None) -> None:
+    def __init__(self, categories: list[dict[str, Any]] | None = None, iou_type: str = "segm") -> None:
+        if iou_type != "segm":
+            raise InputError(None, "InstanceSegMetric", "iou_type 'segm'", iou_type)
         super().__init__(categories, "segm")
         self.moved_by: set[str] = set()  # geometric shifts that dropped the GT masks
 
