@@ -29,12 +29,23 @@ class ClassScores:
 
 @dataclass(frozen=True)
 class Detections:
-    """Detection output for one image: COCO-style ``[x, y, w, h]`` boxes, scores, category ids."""
+    """Detection output for one image: COCO-style ``[x, y, w, h]`` boxes, scores, category ids.
+
+    ``masks`` (instance segmentation): none, or one compressed COCO RLE dict per box
+    (``{"size": [h, w], "counts": str}``, :func:`gapbench.core.instance_masks.masks_to_rle`);
+    keyword-only so subclasses keep their positional fields."""
 
     kind: ClassVar[str] = "detections"
     boxes: tuple[tuple[float, float, float, float], ...] = ()
     scores: tuple[float, ...] = ()
     labels: tuple[int, ...] = ()
+    masks: tuple[dict[str, Any], ...] = field(default=(), kw_only=True, hash=False)
+
+    def to_json(self) -> dict[str, Any]:
+        data = {"kind": self.kind, **asdict(self)}
+        if not self.masks:  # box-only detections keep their JSON (and cached responses) as before
+            del data["masks"]
+        return data
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,10 @@ Every problem is one :class:`~gapbench.errors.InputError` naming the file and th
   (``ClassLabel`` names are the labels; data options ``split=``, ``image_column=``, ``label_column=``).
 * :func:`coco_detection` -- images under ``data`` named by the JSON's ``file_name``; the GT is
   validated as :func:`gapbench.data.coco.validate_gt` does for ``score coco``. A missing image
-  file, or an image whose size differs from the JSON's ``width`` / ``height``, is an error.
+  file, or an image whose size differs from the JSON's ``width`` / ``height``, is an error. When
+  every annotation has a ``segmentation`` (polygons or RLE, checked as for ``--iou-type segm``)
+  the reference carries them as ``segmentations`` (scored as ``segm`` by
+  :class:`gapbench.metrics.detection.InstanceSegMetric`).
 * :func:`voc` -- a VOC root (``JPEGImages/`` + ``Annotations/``) or ``data`` = images and
   ``annotations`` = the XML folder. ``difficult`` objects become COCO crowd regions (matched
   detections are neither true nor false positives, as VOC ignores them). Classes: the 20 VOC
@@ -106,6 +109,10 @@ def coco_detection(data: str | None = None, annotations: str | None = None) -> L
     ann_file = require_file(annotations, "COCO instances JSON", "--annotations")
     gt, _ = read_json(str(ann_file), str(ann_file))
     validate_gt(gt, str(ann_file), "bbox")
+    # instance segmentation: every annotation has a mask (polygons or RLE) -> checked as segm, and scored
+    has_segm = bool(gt["annotations"]) and all("segmentation" in a for a in gt["annotations"])
+    if has_segm:
+        validate_gt(gt, str(ann_file), "segm")
     by_image: dict[Any, list[dict[str, Any]]] = {img["id"]: [] for img in gt["images"]}
     for a in gt["annotations"]:
         by_image[a["image_id"]].append(a)
@@ -129,6 +136,8 @@ def coco_detection(data: str | None = None, annotations: str | None = None) -> L
                "iscrowd": [int(a.get("iscrowd", 0)) for a in anns], "areas": [float(a["area"]) for a in anns],
                "area_boxes": [list(b) for b in boxes], "width": int(arr.shape[1]), "height": int(arr.shape[0]),
                "categories": categories, "image_id": img["id"]}
+        if has_segm:
+            ref["segmentations"] = [a["segmentation"] for a in anns]
         return Sample(str(img["id"]), arr, ref, {"file_name": img["file_name"]})
 
     return LazySamples(len(images), make)

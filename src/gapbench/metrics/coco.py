@@ -345,7 +345,14 @@ def _detections_to_dicts(pred: Any, image_id: Any) -> list[dict[str, Any]]:
     if not (len(boxes) == len(scores) == len(labels)):
         raise InputError(None, f"image {image_id!r}", "as many boxes, scores and labels",
                          (len(boxes), len(scores), len(labels)))
-    return [
+    out = [
         {"image_id": image_id, "category_id": int(c), "bbox": [float(v) for v in b], "score": float(s)}
         for b, s, c in zip(boxes, scores, labels)
     ]
+    masks = getattr(pred, "masks", ())
+    if masks:  # instance segmentation: each detection's RLE, as in a COCO results file
+        if len(masks) != len(boxes):
+            raise InputError(None, f"image {image_id!r}", "one mask per box", (len(masks), len(boxes)))
+        for d, m in zip(out, masks):
+            d["segmentation"] = {"size": list(m["size"]), "counts": m["counts"]}
+    return out

@@ -19,6 +19,7 @@ sweep or a pool.
 """
 from __future__ import annotations
 
+import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -86,6 +87,20 @@ def _is_number(x: Any) -> bool:
     return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
 
 
+def _is_rle(m: Any) -> bool:
+    return isinstance(m, dict) and isinstance(m.get("counts"), str) and isinstance(m.get("size"), list)
+
+
+def _masks(masks: Any, n_boxes: int) -> tuple[dict[str, Any], ...]:
+    """Detection masks as compressed RLE dicts (:mod:`gapbench.core.instance_masks`), or the error."""
+    from gapbench.core.instance_masks import masks_to_rle
+
+    try:
+        return masks_to_rle(masks, n_boxes)
+    except ValueError as exc:
+        raise PredictionTypeError("masks: one binary H x W array or COCO RLE dict per box", str(exc)) from None
+
+
 def coerce_prediction(task_type: str, raw: Any, num_classes: int | None = None) -> Any:
     """Turn a plain Python/numpy output into the typed prediction for ``task_type``, validated.
 
@@ -129,6 +144,8 @@ def coerce_prediction(task_type: str, raw: Any, num_classes: int | None = None) 
         raise PredictionTypeError("a transcript (str)", raw)
     if task_type == "object-detection":
         if isinstance(raw, Detections):
+            if raw.masks and not all(_is_rle(m) for m in raw.masks):  # arrays: stored as RLE
+                return dataclasses.replace(raw, masks=_masks(raw.masks, len(raw.boxes)))
             return raw
         if isinstance(raw, Mapping) and {"boxes", "scores", "labels"} <= set(raw):
             boxes = tuple(tuple(float(v) for v in b) for b in raw["boxes"])
@@ -140,6 +157,8 @@ def coerce_prediction(task_type: str, raw: Any, num_classes: int | None = None) 
             labels = tuple(int(c) for c in raw["labels"])
             if "texts" in raw:  # OCR: each box's recognised text
                 return TextDetections(boxes, scores, labels, tuple(str(t) for t in raw["texts"]))
+            if raw.get("masks") is not None:  # instance segmentation: one mask per box
+                return Detections(boxes, scores, labels, masks=_masks(raw["masks"], len(boxes)))
             return Detections(boxes, scores, labels)
         raise PredictionTypeError("detections {'boxes', 'scores', 'labels'}", raw)
     if task_type == "semantic-segmentation":

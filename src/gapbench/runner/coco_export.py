@@ -5,7 +5,12 @@ metric), two files are written beside the run JSON, in ``<out>/<run_id>.coco/``:
 
 * ``<cell>.results.json`` -- the COCO *results* format (Lin et al. 2014; what
   ``COCO.loadRes`` and ``gapbench score coco`` read): a list of
-  ``{"image_id", "category_id", "bbox": [x, y, w, h], "score"}``;
+  ``{"image_id", "category_id", "bbox": [x, y, w, h], "score"}``, plus each detection's mask as a
+  compressed RLE ``segmentation`` when the model returned masks;
+* ``<cell>.segm.results.json`` (masks only) -- the same without ``bbox``: pycocotools'
+  ``loadRes`` then takes each detection's ``area`` from its mask (with a ``bbox`` it takes the
+  box's, which moves the small/medium/large segm stats); ``COCOeval(iouType="segm")`` on it and
+  the GT file gives the run's ``segm_*`` values (as detectron2 drops ``bbox`` for segm);
 * ``<cell>.gt.json`` -- the ground truth that cell was scored against (boxes a geometric shift
   moved are the moved ones), with ``images``, ``annotations`` and ``categories``.
 
@@ -47,7 +52,8 @@ def coco_files(metric: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         images = [dict(img, id=new[img["id"]], file_name=str(img["id"])) for img in gt["images"]]
     anns = [dict(a, image_id=new[a["image_id"]]) for a in gt["annotations"]]
     results = [{"image_id": new[d["image_id"]], "category_id": d["category_id"], "bbox": d["bbox"],
-                "score": d["score"]} for d in dets]
+                "score": d["score"], **({"segmentation": d["segmentation"]} if "segmentation" in d else {})}
+               for d in dets]
     return {"images": images, "annotations": anns, "categories": gt["categories"]}, results
 
 
@@ -62,7 +68,10 @@ def write_coco_files(cells: list[Any], folder: Path) -> list[Path]:
         label = re.sub(r"[^A-Za-z0-9_.@=-]+", "_", cell.cell.label())
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            for kind, obj in (("gt", gt), ("results", results)):
+            files: list[tuple[str, Any]] = [("gt", gt), ("results", results)]
+            if results and all("segmentation" in r for r in results):  # masks: the file segm evaluation reads
+                files.append(("segm.results", [{k: v for k, v in r.items() if k != "bbox"} for r in results]))
+            for kind, obj in files:
                 path = folder / f"{label}.{kind}.json"
                 path.write_text(json.dumps(obj) + "\n")
                 written.append(path)

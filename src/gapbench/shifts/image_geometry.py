@@ -87,6 +87,9 @@ def move_reference(
         out = dict(reference)
         if "boxes" in out:
             out["boxes"] = move_boxes(out["boxes"], forward, shape, family)
+        if "segmentations" in out:  # instance masks are not moved: segm is not scored under this shift
+            del out["segmentations"]
+            out["segmentations_moved_by"] = family
         return out
     if (
         isinstance(reference, np.ndarray)
