@@ -10,7 +10,8 @@ import pytest
 os.environ.setdefault("GAPBENCH_NO_PROGRESS", "1")
 
 REPO = Path(__file__).resolve().parents[1]
-# the reference implementations several test modules share (pycocotools, pyannote, mmseg transcriptions)
+# what several test modules share: the reference implementations (pycocotools, pyannote, mmseg
+# transcriptions) and small test doubles (capture_task, latency_sut)
 sys.path.insert(0, str(Path(__file__).resolve().parent / "references"))
 
 

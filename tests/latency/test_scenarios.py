@@ -9,6 +9,9 @@ import time
 import numpy as np
 import pytest
 import typer
+from latency_sut import pool as _pool
+from latency_sut import scores as _scores
+from latency_sut import sut as _sut
 from typer.testing import CliRunner
 
 from gapbench.core.sample import Sample
@@ -20,18 +23,6 @@ from gapbench.latency.scenarios import (
     run_scenario,
 )
 from gapbench.models.python_callable import PythonCallableModel
-
-
-def _pool(n=8):
-    return [Sample(f"s{i}", np.full((2, 2), i, dtype=np.uint8), i % 2) for i in range(n)]
-
-
-def _sut(fn):
-    return SystemUnderTest(PythonCallableModel(fn, name="python:test"), "image-classification", num_classes=2)
-
-
-def _scores(batch):
-    return [[1.0, 0.0] for _ in batch]
 
 
 def test_find_max_qps_converges_to_the_resolution():

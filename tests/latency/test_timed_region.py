@@ -11,6 +11,9 @@ import weakref
 
 import numpy as np
 import pytest
+from latency_sut import pool as _pool
+from latency_sut import scores as _scores
+from latency_sut import sut as _sut
 
 from gapbench.core.predictions import ClassScores
 from gapbench.core.sample import Sample
@@ -18,22 +21,9 @@ from gapbench.errors import InputError
 from gapbench.latency import process_sut
 from gapbench.latency.loadgen import QueryRecord, closed_loop, collect_if_due, now_ns, quiet_gc
 from gapbench.latency.process_sut import open_loop_process
-from gapbench.latency.scenarios import ScenarioSettings, SystemUnderTest, run_scenario, switch_interval
+from gapbench.latency.scenarios import ScenarioSettings, run_scenario, switch_interval
 from gapbench.latency.stats import BatchTiming
 from gapbench.models.base import PredictionTypeError, coerce_prediction
-from gapbench.models.python_callable import PythonCallableModel
-
-
-def _pool(n=8):
-    return [Sample(f"s{i}", np.full((2, 2), i, dtype=np.uint8), i % 2) for i in range(n)]
-
-
-def _sut(fn):
-    return SystemUnderTest(PythonCallableModel(fn, name="python:test"), "image-classification", num_classes=2)
-
-
-def _scores(batch):
-    return [[1.0, 0.0] for _ in batch]
 
 
 def _spin(seconds):
