@@ -10,11 +10,10 @@ import os
 from collections.abc import Sequence
 
 from gapbench.core.results import CompareResult, ScoreResult
-from gapbench.errors import InputError
 from gapbench.metrics.intervals import DEFAULT_RESAMPLES, DEFAULT_SEED
 from gapbench.metrics.semdist import MODEL_PACKAGE, SemDistMetric
 from gapbench.scoring.compare import compare_metrics
-from gapbench.scoring.text import Loaded, PairsSource, _align_systems, load_pairs
+from gapbench.scoring.text import Loaded, PairsSource, load_pairs, pair_systems
 from gapbench.text_normalizers.normalizers import get_normalizer
 
 
@@ -65,15 +64,8 @@ def compare_semdist(
 ) -> CompareResult:
     """Paired bootstrap of SemDist(A) - SemDist(B): utterances matched by id (else by order), the
     references must be the same after normalisation."""
-    pa, pb = load_pairs(a), load_pairs(b)
-    a_name, b_name = pa[3] or "A", pb[3] or "B"
-    if pa[2] is None or None in pa[2]:
-        pa = (pa[0], pa[1], [str(k) for k in range(len(pa[0]))], pa[3])
-    pb = _align_systems(pa, pb, a_name, b_name)
     norm = get_normalizer(normalizer)
-    for k, (x, y) in enumerate(zip(pa[0], pb[0])):
-        if x != y and norm(x) != norm(y):
-            raise InputError(b_name, f"utterance {pa[2][k]!r}", f"the same reference as in {a_name} ({x!r})", y)
+    pa, pb, a_name, b_name = pair_systems(load_pairs(a), load_pairs(b), lambda x, y: norm(x) == norm(y))
     result = compare_metrics(_metric(pa, normalizer, model), _metric(pb, normalizer, model), "semdist",
                              a_label=a_name, b_label=b_name, bootstrap=bootstrap, seed=seed, ci=ci)
     result.info["normalizer"] = normalizer

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from gapbench.core.results import CompareResult, ScoreResult
 from gapbench.data.text_pairs import TextPair, check_same_ids, join_kaldi, read_pairs_columns
@@ -185,16 +185,27 @@ def compare_kaldi(ref_file: str | os.PathLike[str], hyp_a: str | os.PathLike[str
     return _compare_loaded(pa, pb, unit, normalizer, bootstrap, seed, ci)
 
 
-def _compare_loaded(pa: Loaded, pb: Loaded, unit: Unit, normalizer: str, bootstrap: int, seed: int,
-                    ci: bool) -> CompareResult:
+def pair_systems(pa: Loaded, pb: Loaded, same_reference: Callable[[str, str], bool]
+                 ) -> tuple[Loaded, Loaded, str, str]:
+    """Two systems' utterances matched by id (else by order): ``(a, b, a_name, b_name)``.
+
+    ``same_reference(x, y)`` says whether two references are one after the metric's own
+    normalisation; the first utterance where they are not is an :class:`InputError`.
+    """
     a_name, b_name = pa[3] or "A", pb[3] or "B"
     if pa[2] is None or None in pa[2]:
         pa = (pa[0], pa[1], [str(k) for k in range(len(pa[0]))], pa[3])
     pb = _align_systems(pa, pb, a_name, b_name)
-    norm = get_normalizer(normalizer)
     for k, (x, y) in enumerate(zip(pa[0], pb[0])):
-        if x != y and tokenize(norm(x), unit) != tokenize(norm(y), unit):
+        if x != y and not same_reference(x, y):
             raise InputError(b_name, f"utterance {pa[2][k]!r}", f"the same reference as in {a_name} ({x!r})", y)
+    return pa, pb, a_name, b_name
+
+
+def _compare_loaded(pa: Loaded, pb: Loaded, unit: Unit, normalizer: str, bootstrap: int, seed: int,
+                    ci: bool) -> CompareResult:
+    norm = get_normalizer(normalizer)
+    pa, pb, a_name, b_name = pair_systems(pa, pb, lambda x, y: tokenize(norm(x), unit) == tokenize(norm(y), unit))
     result = compare_metrics(_metric(pa, unit, normalizer), _metric(pb, unit, normalizer), KIND[unit],
                              a_label=a_name, b_label=b_name, bootstrap=bootstrap, seed=seed, ci=ci)
     result.info["normalizer"] = normalizer
