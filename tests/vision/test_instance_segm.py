@@ -277,3 +277,21 @@ def test_segm_state_round_trips_and_merges(tmp_path):
     want = one.compute(ci=False)
     assert merged.kind == "segm" and set(merged.metrics) == set(want.metrics) == set(STAT_NAMES)
     assert all(_same(merged.metrics[n].value, want.metrics[n].value) for n in STAT_NAMES)
+
+
+def test_typed_detections_with_rle_masks_are_checked_like_dicts():
+    """A model returning ``Detections`` directly gets the same mask checks as one returning a dict."""
+    from pycocotools import mask as mask_api
+
+    from gapbench.core.predictions import Detections
+    from gapbench.models.base import PredictionTypeError, coerce_prediction
+
+    m = np.zeros((4, 5), dtype=np.uint8, order="F")
+    m[1:3, 1:4] = 1
+    rle = mask_api.encode(m)
+    rle["counts"] = rle["counts"].decode()
+    ok = coerce_prediction("object-detection", Detections(((1.0, 1.0, 3.0, 2.0),), (0.9,), (1,), masks=(rle,)))
+    assert ok.masks == ({"size": [4, 5], "counts": rle["counts"]},)
+    two_boxes = Detections(((1.0, 1.0, 3.0, 2.0), (0.0, 0.0, 1.0, 1.0)), (0.9, 0.5), (1, 1), masks=(rle,))
+    with pytest.raises(PredictionTypeError, match="mask"):
+        coerce_prediction("object-detection", two_boxes)

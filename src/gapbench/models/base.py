@@ -87,10 +87,6 @@ def _is_number(x: Any) -> bool:
     return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
 
 
-def _is_rle(m: Any) -> bool:
-    return isinstance(m, dict) and isinstance(m.get("counts"), str) and isinstance(m.get("size"), list)
-
-
 def _masks(masks: Any, n_boxes: int) -> tuple[dict[str, Any], ...]:
     """Detection masks as compressed RLE dicts (:mod:`gapbench.core.instance_masks`), or the error."""
     from gapbench.core.instance_masks import masks_to_rle
@@ -144,7 +140,7 @@ def coerce_prediction(task_type: str, raw: Any, num_classes: int | None = None) 
         raise PredictionTypeError("a transcript (str)", raw)
     if task_type == "object-detection":
         if isinstance(raw, Detections):
-            if raw.masks and not all(_is_rle(m) for m in raw.masks):  # arrays: stored as RLE
+            if raw.masks:  # checked like the boxes; arrays are stored as RLE
                 return dataclasses.replace(raw, masks=_masks(raw.masks, len(raw.boxes)))
             return raw
         if isinstance(raw, Mapping) and {"boxes", "scores", "labels"} <= set(raw):
