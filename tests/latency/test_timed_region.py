@@ -19,7 +19,7 @@ from gapbench.core.predictions import ClassScores
 from gapbench.core.sample import Sample
 from gapbench.errors import InputError
 from gapbench.latency import process_sut
-from gapbench.latency.loadgen import QueryRecord, closed_loop, collect_if_due, now_ns, quiet_gc
+from gapbench.latency.loadgen import QueryRecord, closed_loop, now_ns
 from gapbench.latency.process_sut import open_loop_process
 from gapbench.latency.scenarios import ScenarioSettings, run_scenario, switch_interval
 from gapbench.latency.stats import BatchTiming
@@ -81,18 +81,6 @@ def test_no_collection_inside_a_closed_loop_query_and_the_gc_is_restored():
 class _Cycle:
     def __init__(self):
         self.me = self
-
-
-def test_collect_if_due_collects_cycles_between_queries():
-    with quiet_gc():
-        probe = _Cycle()
-        ref = weakref.ref(probe)
-        del probe
-        for _ in range(gc.get_threshold()[0] + 10):  # allocations past the youngest threshold
-            _Cycle()
-        assert ref() is not None  # automatic collection is off
-        collect_if_due()
-        assert ref() is None
 
 
 def test_fast_class_score_validation_equals_the_numpy_path():

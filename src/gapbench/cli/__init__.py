@@ -83,13 +83,26 @@ _register_all()
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: bad input and bad usage become one line on stderr (``--debug`` shows the
-    traceback); nothing computed is lost, because every command writes its results first."""
+    traceback); nothing computed is lost, because every command writes its results first.
+
+    As the process's entry (``argv`` None) it freezes what is alive before returning, so the
+    interpreter's shutdown does not walk it (:func:`gapbench.core.gc_control.freeze_for_exit`)."""
+    if argv is None:
+        try:
+            return _main(sys.argv[1:])
+        finally:
+            from gapbench.core.gc_control import freeze_for_exit
+
+            freeze_for_exit()
+    return _main(argv)
+
+
+def _main(args: list[str]) -> int:
     from gapbench.core.registry import UnknownNameError
     from gapbench.errors import InputError, ModelError
     from gapbench.runner.cache import CacheError
     from gapbench.store import StoreError
 
-    args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     args = [a for a in args if a != "--debug"]
     try:

@@ -17,18 +17,18 @@ inside the timed region logs, prints or allocates more than the record of the qu
 """
 from __future__ import annotations
 
-import contextlib
-import gc
 import math
 import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from gapbench.core.gc_control import collect_if_due, quiet_gc
 
 now_ns = time.perf_counter_ns
 # Sleep until this close to the deadline, then spin (time.sleep overshoots ~0.05-0.1 ms). Only where the
@@ -50,39 +50,6 @@ def wait_until(deadline_ns: int) -> int:
         if left <= 0:
             return t
         time.sleep((left - SPIN_NS) / 1e9 if left > SPIN_NS else 0)
-
-
-@contextlib.contextmanager
-def quiet_gc(collect_between: bool = True) -> Iterator[None]:
-    """Keep the cyclic garbage collector out of the timed regions (as MLPerf harnesses do).
-
-    On entry the objects alive so far (the model, the sample pool) are frozen (:func:`gc.freeze`:
-    no collection traverses them again) and, with ``collect_between``, automatic collection is
-    disabled: the closed loop calls :func:`collect_if_due` between queries, outside the timed region,
-    so a collection (tens of microseconds for the young generation, milliseconds for a full one) is
-    never charged to a query. Without ``collect_between`` (the open loop, where there is no "between")
-    collection stays automatic but only sees objects made during the run. Restored on exit.
-    """
-    was_enabled = gc.isenabled()
-    gc.freeze()
-    if collect_between:
-        gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-        gc.unfreeze()
-
-
-def collect_if_due() -> None:
-    """Collect the young generations if the interpreter would have by now (its own thresholds: the
-    middle generation when its count passed its threshold too, else the youngest). The oldest
-    generation is left for after the run (collection is re-enabled on leaving :func:`quiet_gc`):
-    a full collection's cost grows with the records the run keeps."""
-    counts, thresholds = gc.get_count(), gc.get_threshold()
-    if thresholds[0] and counts[0] > thresholds[0]:
-        gc.collect(1 if counts[1] + 1 > thresholds[1] else 0)
 
 
 def poisson_schedule(qps: float, n: int, seed: int) -> np.ndarray:
@@ -172,7 +139,7 @@ def closed_loop(serve: Serve, queries: Sequence[Sequence[Any]], *, min_queries: 
     interrupted = False
     n_min = len(queries) if min_queries is None else min_queries
     i = 0
-    with quiet_gc():
+    with quiet_gc(collect_between=True):
         try:
             while i < n_min or now_ns() < min_end:
                 q = queries[i % len(queries)]

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from gapbench.core.gc_control import quiet_gc
 from gapbench.core.results import MetricValue, ScoreResult
 from gapbench.core.run_document import (
     DatasetInfo,
@@ -141,14 +142,15 @@ def run(
     from gapbench.runner.sweep import attach_noise_sources
 
     try:
-        for i, cell in enumerate(attach_noise_sources(spec.cells, task, spec)):
-            pipe = Pipeline(adapter, task.type, cell=cell, seed=spec.seed, cache=rc, extract=extract,
-                            num_classes=task.num_classes, on_error=spec.on_error,
-                            cache_sampled=spec.cache_sampled,
-                            save_shifted=Path(spec.save_shifted) if spec.save_shifted else None,
-                            save_n=spec.save_shifted_n)
-            cells.append(_run_cell(task, pipe, spec, make_metrics(), keys if i == 0 else None,
-                                   show_progress))
+        with quiet_gc():  # the model and the imported libraries: not walked by collections in the run
+            for i, cell in enumerate(attach_noise_sources(spec.cells, task, spec)):
+                pipe = Pipeline(adapter, task.type, cell=cell, seed=spec.seed, cache=rc, extract=extract,
+                                num_classes=task.num_classes, on_error=spec.on_error,
+                                cache_sampled=spec.cache_sampled,
+                                save_shifted=Path(spec.save_shifted) if spec.save_shifted else None,
+                                save_n=spec.save_shifted_n)
+                cells.append(_run_cell(task, pipe, spec, make_metrics(), keys if i == 0 else None,
+                                       show_progress))
     finally:
         cache_path = str(rc.path) if rc is not None else None
         if own_cache and rc is not None:
@@ -431,11 +433,10 @@ def write_records(records: list[SampleRecord], path: Path) -> Path:
 def save_to_store(doc: RunDocument, records: list[SampleRecord], store_url: str | None,
                   json_path: Path | None) -> str:
     """Save a run; a store failure says what failed and where the JSON already is."""
-    from gapbench.store import StoreError, open_store
+    from gapbench.store import StoreError, save_run
 
     try:
-        with open_store(store_url) as store:
-            return store.save_run(doc, records)
+        return save_run(doc, records, store_url)
     except StoreError as exc:
         if json_path is not None:
             raise StoreError(f"{exc}; the run's JSON was written to {json_path}") from exc
