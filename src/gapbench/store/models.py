@@ -37,7 +37,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
-SCHEMA_VERSION = 1
+from gapbench.store.rows import SCHEMA_VERSION
+
+__all__ = ["SCHEMA_VERSION", "metadata", "meta", "metric_values", "results", "runs", "sample_records"]
 
 
 class _JSONOrJSONB(TypeDecorator):

@@ -10,7 +10,7 @@ validates as one); every database failure is one :class:`StoreError` line.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Self
 
@@ -19,40 +19,28 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
-from gapbench.core.provenance import new_run_id
 from gapbench.core.run_document import RunDocument, SampleRecord
 from gapbench.shifts.base import CLEAN
 from gapbench.store.codec import (
     INT_METRICS_KEY,
     chunks,
-    created_at,
     created_out,
     dumps,
-    int_metric_names,
-    int_or_none,
     metric_json,
     restore_ints,
-    severity_in,
     severity_out,
-    str_or_none,
 )
+from gapbench.store.errors import RunNotFoundError, StoreError
 from gapbench.store.models import SCHEMA_VERSION, metadata
 from gapbench.store.models import meta as _meta
 from gapbench.store.models import metric_values as _metric_values
 from gapbench.store.models import results as _results
 from gapbench.store.models import runs as _runs
 from gapbench.store.models import sample_records as _records
+from gapbench.store.rows import RECORD_COLUMNS, RunRows, insert_sql, record_tuple, run_rows
 from gapbench.store.urls import masked_url, resolve_url
 
 RECORD_CHUNK = 5000
-
-
-class StoreError(RuntimeError):
-    """The store cannot do what was asked (cannot connect, duplicate run id, newer schema...)."""
-
-
-class RunNotFoundError(StoreError, LookupError):
-    """No run with this id in the store."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -84,72 +72,29 @@ class Store:
     def save_run(self, run: RunDocument | Mapping[str, Any],
                  records: Iterable[SampleRecord | Mapping[str, Any]] | None = None) -> str:
         """Save one run and its per-sample records in one transaction; returns the run id."""
-        doc = RunDocument.from_json(run)
-        run_id = doc.run_id or new_run_id()
-        where = f"run {run_id}"
-        prov = doc.provenance
-        body = doc.to_json()
-        extra = {k: v for k, v in body.items()
-                 if k not in ("run_id", "task", "model", "results", "latency", "provenance", "created_at")}
-        run_row = {
-            "run_id": run_id,
-            "task": doc.task,
-            "model": doc.model,
-            "created_at": created_at(doc.created_at, where),
-            "seed": int_or_none(prov.get("seed")),
-            "git_hash": str_or_none(prov.get("git_hash")),
-            "config_hash": str_or_none(prov.get("config_hash")),
-            "gapbench_version": str_or_none(prov.get("gapbench_version")),
-            "provenance": prov or None,
-            "latency": doc.latency,
-            "extra": extra or None,
-        }
+        return self.save_rows(run_rows(run, records))
+
+    def save_rows(self, rows: RunRows) -> str:
+        """Insert a run laid out by :func:`~gapbench.store.rows.run_rows`, in one transaction."""
+        run_id = rows.run_id
         try:
             with self._engine.begin() as conn:
                 try:
-                    run_pk = conn.execute(insert(_runs).values(**run_row)).inserted_primary_key[0]
+                    run_pk = conn.execute(insert(_runs).values(**rows.run)).inserted_primary_key[0]
                 except IntegrityError:
                     raise StoreError(f"a run with id {run_id!r} is already in the store") from None
                 metric_rows: list[dict[str, Any]] = []
-                for pos, entry in enumerate(doc.results):
-                    severity, sev_int = severity_in(entry.severity)
-                    res_json = entry.to_json()
-                    res_extra = {k: v for k, v in res_json.items() if k not in ("shift", "severity", "metrics")}
-                    ints = int_metric_names(res_json.get("metrics") or {})
-                    if ints:
-                        res_extra[INT_METRICS_KEY] = ints
-                    res_id = conn.execute(insert(_results).values(
-                        run_pk=run_pk, position=pos, shift=entry.shift, severity=severity,
-                        severity_int=sev_int, extra=res_extra or None)).inserted_primary_key[0]
-                    for mpos, (name, mv) in enumerate(entry.metrics.items()):
-                        m = mv.to_json()
-                        ci = m["ci95"] or (None, None)
-                        metric_rows.append({"result_id": res_id, "position": mpos, "name": name,
-                                            "value": m["value"], "ci_lo": ci[0], "ci_hi": ci[1]})
+                for res in rows.results:
+                    res_id = conn.execute(insert(_results).values(run_pk=run_pk, **res.result)
+                                          ).inserted_primary_key[0]
+                    metric_rows += [{"result_id": res_id, **m} for m in res.metrics]
                 if metric_rows:
                     conn.execute(insert(_metric_values), metric_rows)
-                if records is not None:
-                    _insert_records(conn, self._record_rows(records, run_pk, where))
+                if rows.records is not None:
+                    _insert_records(conn, run_pk, rows.record_rows())
         except SQLAlchemyError as e:
             raise StoreError(f"{masked_url(self.url)}: could not save run {run_id}: {_first_line(e)}") from e
         return run_id
-
-    @staticmethod
-    def _record_rows(
-        records: Iterable[SampleRecord | Mapping[str, Any]], run_pk: int, where: str
-    ) -> Iterator[dict[str, Any]]:
-        for i, rec in enumerate(records):
-            r = SampleRecord.from_json(rec, f"{where} records[{i}]")
-            severity, sev_int = severity_in(r.severity)
-            payload = {k: v for k, v in r.to_json().items() if k not in ("sample_id", "shift", "severity")}
-            yield {
-                "run_pk": run_pk,
-                "sample_id": r.sample_id,
-                "shift": r.shift,
-                "severity": severity,
-                "severity_int": sev_int,
-                "payload": payload or None,
-            }
 
     def delete_run(self, run_id: str) -> None:
         """Remove a run with its results, metric values and records."""
@@ -298,53 +243,21 @@ class Store:
         self._engine.dispose()
 
 
-_RECORD_COLUMNS = ("run_pk", "sample_id", "shift", "severity", "severity_int", "payload")
-
-
-def _insert_records(conn: Any, rows: Iterable[dict[str, Any]]) -> None:
-    """Bulk insert inside the caller's transaction: COPY on psycopg, executemany on SQLite.
-
-    Both fast paths serialise the JSON payload here (NaN -> null) and hand the driver plain
-    tuples, skipping SQLAlchemy's per-row bind processing; other backends use ``insert()``.
-    """
+def _insert_records(conn: Any, run_pk: int, rows: Iterable[dict[str, Any]]) -> None:
+    """Bulk insert inside the caller's transaction: COPY on psycopg, executemany on SQLite, both
+    with plain tuples (:func:`~gapbench.store.rows.record_tuple`); other backends use ``insert()``."""
     dialect = conn.dialect
     if dialect.name == "postgresql" and dialect.driver == "psycopg":
         raw = conn.connection.driver_connection
-        cols = ", ".join(_RECORD_COLUMNS)
-        with raw.cursor() as cur, cur.copy(f"COPY {_records.name} ({cols}) FROM STDIN") as copy:
+        with raw.cursor() as cur, cur.copy(f"COPY {_records.name} ({', '.join(RECORD_COLUMNS)}) FROM STDIN") as copy:
             for r in rows:
-                payload = r["payload"]
-                copy.write_row(
-                    (
-                        r["run_pk"],
-                        r["sample_id"],
-                        r["shift"],
-                        r["severity"],
-                        r["severity_int"],
-                        None if payload is None else dumps(payload),
-                    )
-                )
+                copy.write_row(record_tuple(run_pk, r))
         return
     if dialect.name == "sqlite":
-        sql = (
-            f"INSERT INTO {_records.name} ({', '.join(_RECORD_COLUMNS)}) "
-            f"VALUES ({', '.join('?' * len(_RECORD_COLUMNS))})"
-        )
-        tuples = (
-            (
-                r["run_pk"],
-                r["sample_id"],
-                r["shift"],
-                r["severity"],
-                int(r["severity_int"]),
-                None if r["payload"] is None else dumps(r["payload"]),
-            )
-            for r in rows
-        )
-        for chunk in chunks(tuples, RECORD_CHUNK):
-            conn.exec_driver_sql(sql, chunk)
+        for chunk in chunks((record_tuple(run_pk, r) for r in rows), RECORD_CHUNK):
+            conn.exec_driver_sql(insert_sql(_records.name, RECORD_COLUMNS), chunk)
         return
-    for chunk in chunks(rows, RECORD_CHUNK):
+    for chunk in chunks(({"run_pk": run_pk, **r} for r in rows), RECORD_CHUNK):
         conn.execute(insert(_records), chunk)
 
 
