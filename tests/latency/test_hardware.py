@@ -1,6 +1,7 @@
 """The energy / GPU-memory probe against a powercap tree built here (fake RAPL counters)."""
 from __future__ import annotations
 
+import sys
 import threading
 
 import numpy as np
@@ -43,7 +44,8 @@ def test_probe_sums_packages_skips_subdomains_and_handles_wrap(tmp_path):
     assert b["energy_sources"] == ["rapl:package-0,package-1"]
 
 
-def test_no_powercap_says_not_available(tmp_path):
+def test_no_powercap_says_not_available(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)  # no GPU either, even where torch already runs on CUDA
     r = HardwareProbe(tmp_path / "absent", use_nvml=False).start().stop()
     b = r.block(10, 10)
     assert b["energy_j"] is None and b["energy_j_per_query"] is None
@@ -108,3 +110,31 @@ def test_nvml_path_with_a_stand_in_module(monkeypatch, tmp_path):
     r = probe.stop()
     assert r.gpu_energy_j == pytest.approx(2.5) and r.gpu_memory_peak_mb == 512.0
     assert r.block(5, 5)["energy_j_per_query"] == pytest.approx(0.5)
+
+
+def test_real_nvml_and_torch_cuda_on_a_gpu(tmp_path):
+    """Where an NVIDIA GPU answers (skipped elsewhere): a real matrix-product load gives a positive
+    energy from NVML's counter and memory in use at least what torch holds; and torch's own peak
+    when NVML is not used."""
+    pynvml = pytest.importorskip("pynvml", reason="pynvml (nvidia-ml-py) is not installed")
+    torch = pytest.importorskip("torch", reason="torch is not installed")
+    try:
+        pynvml.nvmlInit()
+    except pynvml.NVMLError as exc:
+        pytest.skip(f"no NVIDIA GPU answers NVML here: {exc}")
+    if not torch.cuda.is_available():
+        pytest.skip("torch sees no CUDA device")
+    a = torch.randn(4096, 4096, device="cuda")
+    probe = HardwareProbe(tmp_path).start()
+    for _ in range(200):  # ~0.5 s of work: the energy counter moves by whole millijoules
+        a = (a @ a).clamp_(-1, 1)
+    torch.cuda.synchronize()
+    r = probe.stop()
+    assert r.gpu_energy_j is not None and r.gpu_energy_j > 0, r.reasons
+    assert any(s.startswith("nvml:") for s in r.sources)
+    assert r.gpu_memory_peak_mb >= torch.cuda.memory_allocated() / 2**20
+    probe = HardwareProbe(tmp_path, use_nvml=False).start()
+    b = torch.empty(256 * 2**20, dtype=torch.uint8, device="cuda")  # 256 MiB more at the peak
+    del b
+    r = probe.stop()
+    assert "torch.cuda" in r.gpu_memory_source and r.gpu_memory_peak_mb >= 256

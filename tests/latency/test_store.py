@@ -46,3 +46,13 @@ def test_store_failure_names_the_json_already_written(tmp_path):
     written = list((tmp_path / "out").glob("*.json"))
     assert len(written) == 1 and str(written[0]) in str(res.exception)
     assert "\n" not in str(res.exception)
+
+
+def test_model_options_reach_the_adapter(tmp_path):
+    """``--model-option`` (as in ``gapbench run``): the builtin digits model takes none, and says so."""
+    from gapbench.errors import InputError
+
+    res = CliRunner().invoke(_app(), [*ARGS, "--model-option", "device=cuda", "--store", str(tmp_path / "s.db"),
+                                      "--out", str(tmp_path / "out")])
+    assert isinstance(res.exception, InputError) and "take none" in str(res.exception)
+    assert not (tmp_path / "out").exists()

@@ -198,3 +198,20 @@ def test_dtype_option_changes_settings_and_stays_close(tiny_hf):
     np.testing.assert_allclose(a, b, atol=0.05)  # bfloat16 keeps ~3 significant digits
     with pytest.raises(InputError, match="dtype"):
         load_model(path, dtype="int8").for_task("image-classification")
+
+
+def test_image_classification_and_detection_on_cuda_equal_cpu(tiny_hf):
+    """Where a GPU answers (skipped elsewhere): ``device=cuda`` gives the CPU run's answers."""
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device here")
+    imgs = _images(3)
+    cls = memory_task('hf', "cls", "image-classification", [Sample(f"i{i}", im, 0) for i, im in enumerate(imgs)])
+    vit = "hf:" + str(tiny_hf["vit"])
+    for c, g in zip(_run(cls, load_model(vit)), _run(cls, load_model(vit, device="cuda"))):
+        np.testing.assert_allclose(g.scores, c.scores, rtol=1e-3, atol=1e-3)
+    det = memory_task('hf', "det", "object-detection", [Sample(f"d{i}", im, None) for i, im in enumerate(imgs)])
+    c_preds = _run(det, load_model("hf:" + str(tiny_hf["yolos"]), threshold="0.0"))
+    g_preds = _run(det, load_model("hf:" + str(tiny_hf["yolos"]), threshold="0.0", device="cuda"))
+    for c, g in zip(c_preds, g_preds):
+        assert len(c.boxes) == len(g.boxes)
+        np.testing.assert_allclose(sorted(g.scores), sorted(c.scores), rtol=1e-3, atol=1e-3)

@@ -244,3 +244,25 @@ def test_real_fasterrcnn_end_to_end(tmp_path):
     assert len(d["boxes"]) == len(ref["boxes"])
     out = run_task("faces", m, limit=2, cache=False, show_progress=False, ci=False)
     assert 0.0 <= out.metrics["AP"].value <= 1.0 or np.isnan(out.metrics["AP"].value)
+
+
+def _cuda() -> None:
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device here")
+
+
+def test_real_resnet18_on_cuda_equals_cpu(tmp_path):
+    """Where a GPU answers: ``device=cuda`` gives the CPU run's logits (float32 kernels differ in the
+    last bits; TF32 is off by default for convolutions in this comparison)."""
+    tv = _real_torchvision()
+    _cuda()
+    torch.backends.cudnn.allow_tf32 = False
+    torch.manual_seed(0)
+    w = _save(tv.models.resnet18(weights=None, num_classes=10).eval(), tmp_path / "r18.pth")
+    imgs = [np.random.default_rng(i).integers(0, 256, (200 + 20 * i, 300, 3), dtype=np.uint8) for i in range(3)]
+    cpu = load_model("torchvision:resnet18", weights=str(w), num_classes=10)
+    gpu = load_model("torchvision:resnet18", weights=str(w), num_classes=10, device="cuda")
+    ref = cpu.predict([cpu.preprocess(im) for im in imgs])
+    got = gpu.predict([gpu.preprocess(im) for im in imgs])
+    for r, g in zip(ref, got):
+        assert np.allclose(g, r, atol=1e-3, rtol=1e-3) and int(np.argmax(g)) == int(np.argmax(r))

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from gapbench.cli.options import FormatOpt, OutputFormat, SeedOpt, StoreOpt
+from gapbench.cli.options import BaseUrlOpt, FormatOpt, ModelOptionOpt, OutputFormat, SeedOpt, StoreOpt
 
 SCENARIO_HELP = ("single-stream (one sample per query, closed loop; p90), multi-stream (N samples per query; p99), "
                  "server (Poisson arrivals at --qps, open loop; valid if p99 <= --latency-bound), "
@@ -68,6 +68,8 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
         task: Annotated[str, typer.Option("--task", "-t", metavar="TASK", help="task name or task YAML file")],
         model: Annotated[str | None, typer.Option("--model", "-m", metavar="URI",
                                                   help="model URI (default: the task's model)")] = None,
+        model_option: ModelOptionOpt = None,
+        base_url: BaseUrlOpt = None,
         scenario: Annotated[str, typer.Option("--scenario", "-s", metavar="NAME", help=SCENARIO_HELP)
                             ] = "single-stream",
         min_queries: Annotated[int, typer.Option("--min-queries", min=1, metavar="N",
@@ -145,8 +147,10 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
             switch_interval_ms=switch_interval,
         ).check()
         from gapbench.latency.run import run_latency_and_save
+        from gapbench.models.registry import parse_model_options
 
         doc, json_path = run_latency_and_save(task, model, settings, store_url=store, out_dir=out, limit=limit,
+                                              model_options=parse_model_options(model_option, base_url),
                                               show_progress=fmt != OutputFormat.json, engine=engine, log_dir=log_dir)
         if fmt == OutputFormat.json:
             sys.stdout.write(json.dumps(doc.to_json()) + "\n")

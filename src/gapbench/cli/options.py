@@ -60,3 +60,9 @@ StoreOpt = Annotated[str | None, typer.Option(
     "--store", metavar="URL",
     help="results store: a SQLite path or sqlite:///PATH, or postgresql://USER@HOST/DB "
     "(default: $GAPBENCH_STORE, else SQLite in the user data dir)")]
+ModelOptionOpt = Annotated[list[str] | None, typer.Option(
+    "--model-option", metavar="KEY=VALUE",
+    help="repeatable: an adapter option (device=cuda, threshold=0.3, dtype=bfloat16, prompt_template=...); "
+    "see `gapbench models`")]
+BaseUrlOpt = Annotated[str | None, typer.Option(
+    "--base-url", metavar="URL", help="openai: models: the server's base URL (e.g. http://127.0.0.1:8000/v1)")]

@@ -8,7 +8,16 @@ from typing import Annotated, Any
 
 import typer
 
-from gapbench.cli.options import BootstrapOpt, FormatOpt, NoCiOpt, OutputFormat, SeedOpt, StoreOpt
+from gapbench.cli.options import (
+    BaseUrlOpt,
+    BootstrapOpt,
+    FormatOpt,
+    ModelOptionOpt,
+    NoCiOpt,
+    OutputFormat,
+    SeedOpt,
+    StoreOpt,
+)
 
 DEFAULT_OUT = Path("gapbench-out")
 
@@ -35,11 +44,6 @@ BaselineOpt = Annotated[str | None, typer.Option(
     "--baseline", metavar="alexnet|FILE",
     help="corruption-error baseline for CE/mCE: 'alexnet' (Hendrycks & Dietterich 2019) or a JSON file "
     '{"clean": error, "corruptions": {name: error or [5 errors]}}')]
-ModelOptionOpt = Annotated[list[str] | None, typer.Option(
-    "--model-option", metavar="KEY=VALUE",
-    help="repeatable: an adapter option (threshold=0.3, dtype=bfloat16, prompt_template=...); see `gapbench models`")]
-BaseUrlOpt = Annotated[str | None, typer.Option(
-    "--base-url", metavar="URL", help="openai: models: the server's base URL (e.g. http://127.0.0.1:8000/v1)")]
 AnnotationsOpt = Annotated[Path | None, typer.Option(
     "--annotations", metavar="FILE", help="with --data: the annotations file (coco: instances JSON)")]
 LabelsOpt = Annotated[Path | None, typer.Option(

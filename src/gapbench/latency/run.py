@@ -26,8 +26,11 @@ from gapbench.models.base import ModelAdapter
 
 def run_latency(task: str, model: str | ModelAdapter | Callable[[list[Any]], Any] | None,
                 settings: ScenarioSettings, *, limit: int | None = None, show_progress: bool = True,
-                engine: str = "gapbench", log_dir: str = "gapbench-out/mlperf-logs") -> tuple[RunDocument, ScenarioRun]:
+                engine: str = "gapbench", log_dir: str = "gapbench-out/mlperf-logs",
+                model_options: dict[str, str] | None = None) -> tuple[RunDocument, ScenarioRun]:
     """Load the model (timed: ``load_ms``), load the sample pool, run the scenario, build the document.
+
+    ``model_options`` go to the adapter of a model URI (``--model-option device=cuda``), as in ``gapbench run``.
 
     ``engine="loadgen"`` lets MLPerf LoadGen issue the queries (:mod:`gapbench.latency.mlperf`), logs
     in ``log_dir``.
@@ -48,7 +51,7 @@ def run_latency(task: str, model: str | ModelAdapter | Callable[[list[Any]], Any
     if target is None:
         raise InputError(spec.source, "field 'default_model'", "a default model (or pass --model)")
     t0 = time.perf_counter()
-    adapter = load_model(target)
+    adapter = load_model(target, **(model_options or {})) if isinstance(target, str) else load_model(target)
     sut = SystemUnderTest(adapter, spec.type, extract=spec.make_extractor(), num_classes=spec.num_classes)
     load_ms = (time.perf_counter() - t0) * 1e3
     samples, _ = spec.open_samples(limit)
@@ -75,7 +78,8 @@ def run_latency(task: str, model: str | ModelAdapter | Callable[[list[Any]], Any
         dataset=DatasetInfo(spec.name, len(pool), dataset_fingerprint(s.key for s in pool),
                             {"dataset": spec.dataset.target, **{k: str(v) for k, v in spec.dataset.args.items()}}),
         latency=run.block,
-        spec={"task": spec.name, "model": adapter.name, "limit": limit, "engine": engine, **settings.to_json()},
+        spec={"task": spec.name, "model": adapter.name, "limit": limit, "engine": engine, **settings.to_json(),
+              **({"model_options": dict(model_options)} if model_options else {})},
         provenance={**provenance(), "model_fingerprint": adapter.fingerprint()},
     )
     return doc, run

@@ -182,7 +182,7 @@ class TorchvisionModel(ModelAdapter):
         torch = self.torch
         rgb = to_rgb_uint8(input, self.name)
         size = (int(rgb.shape[0]), int(rgb.shape[1]))
-        img = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).contiguous()
+        img = torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1)))  # one copy, CHW (and writable)
         if self.task == "object-detection":
             return img.float().div_(255.0), size
         img = resize_shorter(torch, img, int(self.resize or 0))
