@@ -82,9 +82,43 @@ def test_keypoints_equal_pycocotools(seed):
     assert tuple(res.metrics) == KP_STAT_NAMES
     ref = _pyco(gt, dt, "keypoints", CocoParams())
     assert np.array_equal(_ours(res, KP_STAT_NAMES), ref, equal_nan=True)
-    with_ci = score_coco(gt, dt, iou_type="keypoints", bootstrap=20)
-    assert all(v.ci95 is None for v in with_ci.metrics.values()) and any("keypoints: no bootstrap" in n
-                                                                         for n in with_ci.notes)
+    with_ci = score_coco(gt, dt, iou_type="keypoints", bootstrap=200, seed=seed)
+    assert np.array_equal(_ours(with_ci, KP_STAT_NAMES), ref, equal_nan=True)  # the same point values
+    for name, mv in with_ci.metrics.items():
+        if not np.isnan(mv.value):
+            assert mv.ci95 is not None and mv.ci95[0] <= mv.value <= mv.ci95[1] and mv.ci95[0] < mv.ci95[1], name
+    assert with_ci.info["resamples"] == 200
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_a_keypoint_resample_equals_pycocotools_on_the_images_copied(seed):
+    """The interval's replicates: a resample re-accumulated with image weights (OKS matching done
+    once) == pycocotools' summarizeKps on the data set with each image copied as often as drawn."""
+    from gapbench.data.coco import load_coco
+    from gapbench.metrics.coco import run_engine
+    from gapbench.metrics.coco_accumulate import Accumulator, Matched
+    from gapbench.metrics.intervals import resample_counts
+
+    gt, dt = _people(seed, n_img=30)
+    for i, x in enumerate(dt):  # distinct scores: an image's copies are adjacent in any tie order
+        x["score"] = (i + 1) / (len(dt) + 1)
+    ev = run_engine(load_coco(gt, dt, "keypoints"), "keypoints")
+    acc = Accumulator(Matched(ev))
+    assert acc.stat_names == KP_STAT_NAMES
+    w = resample_counts(len(ev.params.imgIds), 1, seed=seed + 7)[0]
+    assert w.max() > 1 and (w == 0).any()
+    got, _ = acc.stats(w[None].astype(np.int32))
+    images, anns, dets = [], [], []
+    for n, iid in enumerate(ev.params.imgIds):
+        for _ in range(int(w[n])):
+            new = len(images) + 1
+            images.append({"id": new, "width": 640, "height": 480})
+            anns += [dict(a, image_id=new, id=len(anns) + 1 + j)
+                     for j, a in enumerate(a for a in gt["annotations"] if a["image_id"] == iid)]
+            dets += [dict(x, image_id=new) for x in dt if x["image_id"] == iid]
+    ref = _pyco({"images": images, "annotations": anns, "categories": gt["categories"]}, dets, "keypoints",
+                CocoParams())
+    np.testing.assert_allclose(got[0], ref, rtol=0, atol=1e-12)
 
 
 def test_keypoints_custom_sigmas_and_params_equal_pycocotools():

@@ -116,9 +116,9 @@ def evaluate_coco(
     """Score validated input: pycocotools-exact point values + (optionally) the image bootstrap.
 
     ``params``: the COCOeval ``Params`` changes (:mod:`gapbench.metrics.coco_params`). Keypoints
-    report pycocotools' 10 ``summarizeKps`` stats without intervals (the bootstrap's
-    re-accumulation covers the detection stats only); changed IoU thresholds keep intervals only
-    when 0.5 and 0.75 are among them (the AP50/AP75 slices the re-accumulation reads)."""
+    report pycocotools' 10 ``summarizeKps`` stats (OKS instead of IoU; the same image bootstrap);
+    changed IoU thresholds keep intervals only when 0.5 and 0.75 are among them (the AP50/AP75
+    slices the re-accumulation reads)."""
     from gapbench.metrics.coco_bootstrap import bootstrap_coco
     from gapbench.metrics.coco_exact import exact_point_from_engine
 
@@ -134,15 +134,13 @@ def evaluate_coco(
     engine_stats = np.asarray(ev.stats[:len(stat_names)], dtype=float)
     names = {c["id"]: str(c.get("name", c["id"])) for c in inp.gt["categories"]}
     notes = list(inp.notes)
-    if ci and bootstrap > 0 and iou_type == "keypoints":
-        notes.append("keypoints: no bootstrap intervals (the image bootstrap re-accumulates the detection "
-                     "stats only)")
-        ci = False
-    elif ci and bootstrap > 0 and params.iou_thrs is not None and not {0.5, 0.75} <= set(params.iou_thrs):
+    # the maxDets summarize() reads AP at (summarizeKps: 20) is the one the re-accumulation uses
+    read_at = 20 if iou_type == "keypoints" else 100
+    if ci and bootstrap > 0 and params.iou_thrs is not None and not {0.5, 0.75} <= set(params.iou_thrs):
         notes.append("IoU thresholds without 0.5 and 0.75: no bootstrap intervals")
         ci = False
-    elif ci and bootstrap > 0 and params.max_dets is not None and 100 not in params.max_dets:
-        notes.append("maxDets without 100: no bootstrap intervals")
+    elif ci and bootstrap > 0 and params.max_dets is not None and params.max_dets[-1] != read_at:
+        notes.append(f"maxDets whose last is not {read_at}: no bootstrap intervals")
         ci = False
     if iou_type != "keypoints" and params.max_dets is not None and 100 not in params.max_dets:
         notes.append("AP: pycocotools' summarize() reads it at maxDets=100, which is not among the maxDets "

@@ -3,7 +3,8 @@
 :class:`Matched` holds, from one faster-coco-eval evaluation, every detection's match outcome per
 area range and IoU threshold; :class:`Accumulator` re-accumulates pycocotools' precision/recall
 arrays from it with image multiplicities (all ones: the point value; a resample's counts: one
-bootstrap replicate). ``STAT_NAMES`` is the order of pycocotools' ``summarize()`` stats, stated once.
+bootstrap replicate). ``STAT_NAMES`` is the order of pycocotools' ``summarize()`` stats, stated once
+(keypoints: ``summarizeKps``'s 10, :data:`~gapbench.metrics.coco_params.KP_STAT_NAMES`).
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from gapbench.core.arrays import nanmean
-from gapbench.metrics.coco_params import gt_ignored
+from gapbench.metrics.coco_params import KP_STAT_NAMES, gt_ignored
 
 EPS = np.spacing(1)
 STAT_NAMES: tuple[str, ...] = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs",
@@ -25,6 +26,7 @@ class Matched:
 
     def __init__(self, ev: Any) -> None:
         p = ev.params
+        self.keypoints = p.iouType == "keypoints"
         self.img_ids = np.asarray(p.imgIds)
         self.cat_ids = np.asarray(p.catIds)
         self.thr = np.asarray(p.iouThrs, dtype=float)
@@ -217,14 +219,22 @@ class Accumulator:
         offset = np.repeat(2.0 * (self.nseg - 1 - np.arange(self.nseg)), self.seg_len)
         self.offset_rev = np.ascontiguousarray(offset[::-1])
         self.rev_starts = (NT - (self.first_idx + self.seg_len))[::-1].copy()  # segments, reversed
-        # recall (AR) tables: per image, sum over thresholds of TPs with rank < maxDet,
-        # per (area, maxDet) combination and category
-        self.ar_combos = [(0, m) for m in mt.max_dets] + [(a, mt.max_dets[-1]) for a in range(1, A)]
+        # recall (AR) tables: per image, TPs with rank < maxDet summed over the thresholds (or at one
+        # threshold), per (area, maxDet, threshold) combination and category, in summarize()'s order:
+        # detection AR1/AR10/AR100 then per area; keypoints (summarizeKps) AR, AR50, AR75 then per area
+        self.t50 = int(np.argmin(np.abs(mt.thr - 0.5)))
+        self.t75 = int(np.argmin(np.abs(mt.thr - 0.75)))
+        last = mt.max_dets[-1]
+        firsts = ([(0, last, None), (0, last, self.t50), (0, last, self.t75)] if mt.keypoints
+                  else [(0, m, None) for m in mt.max_dets])
+        self.ar_combos: list[tuple[int, int, int | None]] = firsts + [(a, last, None) for a in range(1, A)]
+        self.stat_names = KP_STAT_NAMES if mt.keypoints else STAT_NAMES
         tps = np.zeros((mt.nI, len(self.ar_combos), K))
-        for c, (a, m) in enumerate(self.ar_combos):
+        for c, (a, m, t) in enumerate(self.ar_combos):
             sel = mt.rank < m
+            hits = tp[sel, a, :].sum(1) if t is None else tp[sel, a, t]
             tps[:, c, :] = np.bincount(
-                mt.d_img[sel] * K + mt.d_cat[sel], weights=tp[sel, a, :].sum(1), minlength=mt.nI * K
+                mt.d_img[sel] * K + mt.d_cat[sel], weights=hits, minlength=mt.nI * K
             ).reshape(mt.nI, K)
         self.tps = tps.reshape(mt.nI, -1)
         self.npig = mt.npig.reshape(mt.nI, -1).astype(float)
@@ -358,24 +368,22 @@ class Accumulator:
     def stats(
         self, W: np.ndarray, lin: tuple[np.ndarray, np.ndarray] | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """The 12 summarize() stats (NaN where undefined) and per-class AP for each resample."""
+        """The summarize() stats (:attr:`stat_names`; NaN where undefined) and per-class AP per resample."""
         mt = self.mt
         npig, ar = self.linear(W) if lin is None else lin
         ap, npig, ar = self.segments(W, npig, ar)
-        T = mt.T
         valid = npig > 0  # (R, A, K)
         apv = np.where(valid[:, :, None, :], ap, np.nan)
-        t50 = int(np.argmin(np.abs(mt.thr - 0.5)))
-        t75 = int(np.argmin(np.abs(mt.thr - 0.75)))
         R = len(W)
         out = [
             nanmean(apv[:, 0].reshape(R, -1)),
-            nanmean(apv[:, 0, t50]),
-            nanmean(apv[:, 0, t75]),
+            nanmean(apv[:, 0, self.t50]),
+            nanmean(apv[:, 0, self.t75]),
         ]
         out += [nanmean(apv[:, a].reshape(R, -1)) for a in range(1, mt.A)]
-        for c, (a, _m) in enumerate(self.ar_combos):
-            rec = np.where(valid[:, a], ar[:, c] / (T * np.where(valid[:, a], npig[:, a], 1)), np.nan)
+        for c, (a, _m, t) in enumerate(self.ar_combos):
+            n_thr = mt.T if t is None else 1
+            rec = np.where(valid[:, a], ar[:, c] / (n_thr * np.where(valid[:, a], npig[:, a], 1)), np.nan)
             out.append(nanmean(rec))
         per_class = nanmean(apv[:, 0].transpose(0, 2, 1))  # (R, K): mean over thresholds
         return np.stack(out, axis=1), per_class

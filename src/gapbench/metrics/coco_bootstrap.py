@@ -47,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from gapbench.metrics.coco_accumulate import STAT_NAMES, Accumulator, Matched
+from gapbench.metrics.coco_accumulate import Accumulator, Matched
 from gapbench.metrics.intervals import bc_percentile_interval, iter_resample_counts
 
 _BLOCK = 25  # resamples per job (each is re-accumulated on its own, see _segment_ap)
@@ -55,7 +55,7 @@ _BLOCK = 25  # resamples per job (each is re-accumulated on its own, see _segmen
 
 @dataclass
 class CocoBootstrap:
-    point: np.ndarray  # the 12 stats at all-ones weights (-1 where undefined, as pycocotools)
+    point: np.ndarray  # the summarize() stats at all-ones weights (-1 where undefined, as pycocotools)
     ci: dict[str, tuple[float, float]] = field(default_factory=dict)
     class_ci: dict[int, tuple[float, float]] = field(default_factory=dict)
     # why a stat / class has no interval (only where refused; see stats.bc_percentile_interval)
@@ -63,7 +63,7 @@ class CocoBootstrap:
     class_reasons: dict[int, str] = field(default_factory=dict)
     error: str | None = None
     timing: dict[str, float] = field(default_factory=dict)
-    # pycocotools-exact (12 stats, per-class AP) from the full matching; None if it failed its check
+    # pycocotools-exact (the stats, per-class AP) from the full matching; None if it failed its check
     exact: tuple[np.ndarray, dict[int, float]] | None = None
     exact_note: str | None = None
 
@@ -112,11 +112,12 @@ def _map_stats(acc: Any, jobs: list[Any]) -> list[Any]:
 
 
 def bootstrap_coco(ev: Any, resamples: int, seed: int) -> CocoBootstrap:
-    """BC percentile intervals of the 12 stats and per-class AP over image resamples."""
+    """BC percentile intervals of the summarize() stats (detection's 12, keypoints' 10) and per-class AP
+    over image resamples."""
     t0 = time.perf_counter()
     mt = Matched(ev)
     if mt.error:
-        return CocoBootstrap(np.full(12, -1.0), error=mt.error)
+        return CocoBootstrap(np.full(10 if mt.keypoints else 12, -1.0), error=mt.error)
     t1 = time.perf_counter()
     acc = Accumulator(mt)
     t2 = time.perf_counter()
@@ -155,7 +156,7 @@ def bootstrap_coco(ev: Any, resamples: int, seed: int) -> CocoBootstrap:
             if exact is not None else class_point[0])
     ci, ci_reasons, class_ci, class_reasons = {}, {}, {}, {}
     iv = bc_percentile_interval(stats, ref)
-    for i, name in enumerate(STAT_NAMES):
+    for i, name in enumerate(acc.stat_names):
         pair = iv.pair(i)
         if pair is not None:
             ci[name] = pair
