@@ -139,3 +139,25 @@ def test_a_run_into_an_existing_store_never_imports_sqlalchemy(tmp_path):
     assert out.stdout.strip().splitlines()[-1] == "0 False"
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT task FROM runs").fetchall() == [("digits",)]
+
+
+def _save_many(url: str, worker: int) -> None:
+    run, records = _runs()[0]
+    for i in range(4):
+        save_run({**run, "run_id": f"w{worker}-{i}"}, records * 500, url)
+
+
+def test_processes_appending_at_once_all_land(tmp_path):
+    import multiprocessing as mp
+
+    url = f"sqlite:///{_new_store(tmp_path / 's.db')}"
+    ctx = mp.get_context("fork")
+    procs = [ctx.Process(target=_save_many, args=(url, w)) for w in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0] * 4
+    with sqlite3.connect(tmp_path / "s.db") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM runs").fetchone() == (16,)
+        assert conn.execute("SELECT COUNT(*) FROM sample_records").fetchone() == (16 * 1500,)

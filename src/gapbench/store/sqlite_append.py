@@ -56,7 +56,7 @@ def append_run(url: str, rows: RunRows) -> bool:
         found = conn.execute("SELECT value FROM gapbench_meta WHERE key = 'schema_version'").fetchone()
         if found is None or found[0] != str(SCHEMA_VERSION):
             return False
-        conn.execute("BEGIN")
+        conn.execute("BEGIN IMMEDIATE")  # the write lock first: a concurrent writer waits (timeout), never deadlocks
         try:
             _insert(conn, rows)
         except BaseException:
