@@ -354,3 +354,112 @@ def test_yolo_seg_bad_outputs_are_one_line(tmp_path):
     assert "at least 14 values per detection" in msg and "M = 9 mask coefficients" in msg
     two_d = constant_outputs(tmp_path / "2d.onnx", {"o": SEG_DETS, "p": PROTOS}, size=SEG_IN)
     assert "(1, 4+C+M, N)" in run(two_d)
+
+
+def _ellipse(h: int, w: int, cx: float, cy: float, rx: float, ry: float) -> np.ndarray:
+    yy, xx = np.mgrid[:h, :w]
+    return ((((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2) <= 1).astype(np.uint8)
+
+
+def test_yolo_seg_end_to_end_segm_equals_pycocotools(tmp_path):
+    """``run_task`` on an in-memory COCO-style task (box and segm metrics of the ``coco`` task) with mask
+    ground truth: segm_* and the box stats equal pycocotools' COCOeval on the adapter's own predictions."""
+    import contextlib
+    import io
+    import math
+
+    mask_api = pytest.importorskip("pycocotools.mask")
+    from capture_task import SAMPLES
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    from gapbench.core.task import Target, TaskSpec
+    from gapbench.metrics.coco_accumulate import STAT_NAMES
+
+    path = seg_model(tmp_path / "seg.onnx")
+    (tmp_path / "seg.yaml").write_text("format: yolo-seg\nletterbox: true\nlabel_map: [1, 2]\n")
+    model = load_model("onnx:" + path)
+    view = model.for_task("object-detection")
+    cats = [{"id": 1, "name": "blob"}, {"id": 2, "name": "wedge"}]
+    sizes = [(20, 40), (50, 30), (12, 18), (45, 45), (36, 52)]
+    images, anns, results, boxes, items = [], [], [], [], []
+    for k, (h, w) in enumerate(sizes):
+        img = _imgs(1, shape=(h, w, 3), seed=k)[0]
+        pred = view.predict([view.preprocess(img)])[0]
+        for box, score, label, m in zip(pred["boxes"], pred["scores"], pred["labels"], pred["masks"]):
+            rle = mask_api.encode(np.asfortranarray(m.astype(np.uint8)))
+            results.append({"image_id": k + 1, "category_id": label, "score": score,
+                            "segmentation": {"size": rle["size"], "counts": rle["counts"].decode()}})
+            boxes.append({"image_id": k + 1, "category_id": label, "score": score, "bbox": list(box)})
+        (bx, by, bw, bh) = pred["boxes"][0]
+        gts = [(_ellipse(h, w, bx + bw / 2 + k % 3 - 1, by + bh / 2, bw * (0.25 + 0.05 * k), bh * 0.35), 1),
+               (np.roll(pred["masks"][1].astype(np.uint8), k % 2, axis=1), 2),  # the wedge, shifted on odd images
+               (_ellipse(h, w, w * 0.8, h * 0.8, 2 + k, 2), 1)]  # a small object nobody found
+        refs = {"boxes": [], "labels": [], "iscrowd": [], "areas": [], "area_boxes": [], "segmentations": []}
+        for m, cat in gts:
+            rle = mask_api.encode(np.asfortranarray(m))
+            seg = {"size": [h, w], "counts": rle["counts"].decode()}
+            bbox, area = [float(v) for v in mask_api.toBbox(rle)], float(mask_api.area(rle))
+            anns.append({"id": len(anns) + 1, "image_id": k + 1, "category_id": cat, "segmentation": seg,
+                         "area": area, "bbox": bbox, "iscrowd": 0})
+            for key, v in (("boxes", bbox), ("labels", cat), ("iscrowd", 0), ("areas", area),
+                           ("area_boxes", bbox), ("segmentations", seg)):
+                refs[key].append(v)
+        images.append({"id": k + 1, "width": w, "height": h, "file_name": f"{k}.png"})
+        items.append(Sample(str(k + 1), img, {**refs, "width": w, "height": h, "categories": cats,
+                                              "image_id": k + 1}))
+    SAMPLES["onnx-yolo-seg-e2e"] = items
+    task = TaskSpec(name="onnx-test-yolo-seg", type="object-detection",
+                    dataset=Target("capture_task:samples", {"name": "onnx-yolo-seg-e2e"}),
+                    metrics=(Target("gapbench.metrics.detection:BoxDetectionMetric"),
+                             Target("gapbench.metrics.detection:InstanceSegMetric")))
+    out = run_task(task, model, cache=False, batch_size=2, show_progress=False, ci=False)
+
+    gt = {"images": images, "annotations": anns, "categories": cats}
+
+    def pyco(res, iou_type):
+        with contextlib.redirect_stdout(io.StringIO()):
+            coco = COCO()
+            coco.dataset = gt
+            coco.createIndex()
+            ev = COCOeval(coco, coco.loadRes(res), iou_type)
+            ev.evaluate()
+            ev.accumulate()
+            ev.summarize()
+        return [float("nan") if s == -1 else float(s) for s in ev.stats]
+
+    segm = pyco(results, "segm")
+    bbox = pyco(boxes, "bbox")
+    assert 0.1 < segm[0] < 0.95 and segm != bbox  # numbers that mean something, and masks are not boxes
+    for name, s_ref, b_ref in zip(STAT_NAMES, segm, bbox):
+        got_s, got_b = out.metrics[f"segm_{name}"].value, out.metrics[name].value
+        assert (math.isnan(got_s) and math.isnan(s_ref)) or got_s == pytest.approx(s_ref, abs=1e-12), name
+        assert (math.isnan(got_b) and math.isnan(b_ref)) or got_b == pytest.approx(b_ref, abs=1e-12), name
+
+
+def test_yolo_seg_masks_equal_ultralytics_ops_written_with_torch(tmp_path):
+    """A second reference: Ultralytics' process_mask / scale_masks steps with torch's own ops
+    (``F.interpolate(mode="bilinear", align_corners=False)``), on a letterboxed 30 x 70 image."""
+    torch = pytest.importorskip("torch", reason="the torch cross-check needs torch (gapbench[hf])")
+    import torch.nn.functional as F
+
+    path = seg_model(tmp_path / "seg.onnx")
+    view = load_model("onnx:" + path, format="yolo-seg", letterbox=True).for_task("object-detection")
+    h0, w0 = 30, 70
+    out = view.predict([view.preprocess(_imgs(1, shape=(h0, w0, 3))[0])])[0]
+    rows = torch.tensor(SEG_DETS[[0, 2]], dtype=torch.float64)
+    protos = torch.tensor(PROTOS[0], dtype=torch.float64)
+    xyxy = torch.cat([rows[:, :2] - rows[:, 2:4] / 2, rows[:, :2] + rows[:, 2:4] / 2], 1)
+    masks = (rows[:, -3:] @ protos.view(3, -1)).view(-1, 8, 8)
+    down = xyxy * torch.tensor([8 / SEG_IN[1], 8 / SEG_IN[0]] * 2, dtype=torch.float64)
+    x1, y1, x2, y2 = torch.chunk(down[:, :, None], 4, 1)
+    r = torch.arange(8, dtype=torch.float64)[None, None, :]
+    c = torch.arange(8, dtype=torch.float64)[None, :, None]
+    masks = masks * ((r >= x1) * (r < x2) * (c >= y1) * (c < y2))
+    masks = F.interpolate(masks[None], SEG_IN, mode="bilinear", align_corners=False)[0]
+    _, top, left, nh, nw = _ref_letterbox(h0, w0)
+    masks = F.interpolate(masks[None, :, top:top + nh, left:left + nw], (h0, w0), mode="bilinear",
+                          align_corners=False)[0]
+    for got, ref in zip(out["masks"], masks.gt(0.0).numpy()):
+        np.testing.assert_array_equal(got, ref)
+        assert 0 < ref.sum() < ref.size
