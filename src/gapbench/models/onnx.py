@@ -19,21 +19,22 @@ Post-processing by task type (``outputs``: output names, default the session's o
 * ``image-classification``: the first output, ``(1, C)`` -> C scores (``softmax: true`` to turn
   logits into probabilities; top-k is the same either way).
 * ``object-detection`` -> ``Detections`` (COCO ``[x, y, w, h]`` in pixels of the original image:
-  boxes are scaled back per axis), ``format``:
+  boxes are scaled back per axis, or through the letterbox), ``format``:
     - ``yolo`` (default): one output ``(1, 4+C, N)`` or ``(1, N, 4+C)`` (the smaller axis is the
       channel axis), rows ``cx, cy, w, h`` in input pixels then C class scores (``objectness:
       true`` for YOLOv5-style ``4+1+C``, score = objectness x class score); keep score >=
       ``threshold`` (0.25), greedy per-class NMS at IoU > ``nms_iou`` (0.45), at most ``max_det`` (100);
+    - ``yolo-seg`` (YOLOv8-seg / YOLO11-seg / YOLOv5-seg exports): outputs ``(1, 4+C+M, N)`` (or
+      transposed; ``objectness: true`` for YOLOv5-seg's ``5+C+M``) and prototypes ``(1, M, mh, mw)``
+      (``outputs``: default the first two); boxes decoded as ``yolo``, then each kept detection
+      gets a boolean mask at the image size (the last M values are its mask coefficients:
+      Ultralytics' ``process_mask`` + ``scale_masks``, see :mod:`gapbench.models.onnx_masks`),
+      so the ``coco`` task scores ``segm_*`` beside the box stats (Ultralytics models were trained
+      on letterboxed inputs: declare ``letterbox: true``);
     - ``detr``: outputs ``logits (1, Q, C+1)`` (last class = no object; softmax) and ``boxes
       (1, Q, 4)`` normalised ``cx, cy, w, h``; keep score >= ``threshold`` (0.5);
     - ``boxes``: outputs ``boxes (1, N, 4)`` as ``x0, y0, x1, y1`` in input pixels, ``scores (1, N)``,
       ``labels (1, N)``; keep score >= ``threshold``.
-    - ``yolo-seg`` (YOLOv8-seg / YOLO11-seg / YOLOv5-seg exports): outputs ``(1, 4+C+M, N)`` (or
-      transposed; ``objectness: true`` for YOLOv5-seg's ``5+C+M``) and prototypes ``(1, M, mh, mw)``
-      (``outputs``: default the first two); boxes decoded as ``yolo``, then each kept detection
-      gets an instance mask at the image size (the last M values are its mask coefficients:
-      Ultralytics' ``process_mask`` + ``scale_masks``, see :mod:`gapbench.models.onnx_masks`),
-      so the ``coco`` task scores ``segm_*`` beside the box stats.
   Labels are the model's class indices, or ``label_map[index]`` when given (e.g. the 80 YOLO
   classes -> COCO category ids 1..90).
 * ``semantic-segmentation``: the first output, ``(1, C, h, w)`` logits (upsampled bilinearly to the
