@@ -5,8 +5,11 @@ beside the model, and options (``load_model("onnx:m.onnx", threshold=0.3)``) ove
 
 Preprocessing (image -> input tensor), in this order:
   1. RGB uint8 (grey and RGBA converted), ``channels: BGR`` reverses the channel order;
-  2. resized (PIL bilinear, no letterbox: aspect ratio is not kept) to ``input_size: [H, W]``,
-     default the model's static input height and width (required when they are dynamic);
+  2. resized (PIL bilinear, aspect ratio not kept) to ``input_size: [H, W]``, default the model's
+     static input height and width (required when they are dynamic); ``letterbox: true``
+     (Ultralytics' ``LetterBox``: aspect ratio kept, centred, padded with grey 114) instead, for
+     object detection and classification; detections are then mapped back through the padding
+     and gain and clipped to the image (Ultralytics' ``scale_boxes``);
   3. ``x * scale`` (default ``1/255``), then ``(x - mean) / std`` per channel (defaults 0 and 1);
   4. ``layout: NCHW | NHWC`` (default: NHWC when the model's last input dimension is 3, else
      NCHW), cast to the input's element type. ``input``: the input name (default the first).
@@ -16,11 +19,18 @@ Post-processing by task type (``outputs``: output names, default the session's o
 * ``image-classification``: the first output, ``(1, C)`` -> C scores (``softmax: true`` to turn
   logits into probabilities; top-k is the same either way).
 * ``object-detection`` -> ``Detections`` (COCO ``[x, y, w, h]`` in pixels of the original image:
-  boxes are scaled back per axis), ``format``:
+  boxes are scaled back per axis, or through the letterbox), ``format``:
     - ``yolo`` (default): one output ``(1, 4+C, N)`` or ``(1, N, 4+C)`` (the smaller axis is the
       channel axis), rows ``cx, cy, w, h`` in input pixels then C class scores (``objectness:
       true`` for YOLOv5-style ``4+1+C``, score = objectness x class score); keep score >=
       ``threshold`` (0.25), greedy per-class NMS at IoU > ``nms_iou`` (0.45), at most ``max_det`` (100);
+    - ``yolo-seg`` (YOLOv8-seg / YOLO11-seg / YOLOv5-seg exports): outputs ``(1, 4+C+M, N)`` (or
+      transposed; ``objectness: true`` for YOLOv5-seg's ``5+C+M``) and prototypes ``(1, M, mh, mw)``
+      (``outputs``: default the first two); boxes decoded as ``yolo``, then each kept detection
+      gets a boolean mask at the image size (the last M values are its mask coefficients:
+      Ultralytics' ``process_mask`` + ``scale_masks``, see :mod:`gapbench.models.onnx_masks`),
+      so the ``coco`` task scores ``segm_*`` beside the box stats (Ultralytics models were trained
+      on letterboxed inputs: declare ``letterbox: true``);
     - ``detr``: outputs ``logits (1, Q, C+1)`` (last class = no object; softmax) and ``boxes
       (1, Q, 4)`` normalised ``cx, cy, w, h``; keep score >= ``threshold`` (0.5);
     - ``boxes``: outputs ``boxes (1, N, 4)`` as ``x0, y0, x1, y1`` in input pixels, ``scores (1, N)``,
@@ -43,10 +53,11 @@ import numpy as np
 from gapbench.errors import InputError, ModelError
 from gapbench.models._common import check_options, hash_files, opt_bool, opt_float, opt_int, to_rgb_uint8
 from gapbench.models.base import ModelAdapter
+from gapbench.models.onnx_masks import instance_masks, letterbox_geometry, letterbox_image, unletterbox_boxes
 
 TASKS = ("image-classification", "object-detection", "semantic-segmentation")
 OPTIONS = ("input_size", "layout", "channels", "scale", "mean", "std", "input", "outputs", "softmax", "format",
-           "objectness", "threshold", "nms_iou", "max_det", "label_map", "providers")
+           "objectness", "threshold", "nms_iou", "max_det", "label_map", "providers", "letterbox")
 _TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(double)": np.float64,
           "tensor(uint8)": np.uint8, "tensor(int8)": np.int8}
 
@@ -165,10 +176,11 @@ class OnnxModel(ModelAdapter):
             raise InputError(self.name, "option 'outputs'", f"names among {outs}", self.outputs)
         self.softmax = opt_bool(o, "softmax", False)
         self.format = str(o.get("format", "yolo"))
-        if self.format not in ("yolo", "detr", "boxes"):
-            raise InputError(self.name, "option 'format'", "yolo, detr or boxes", self.format)
+        if self.format not in ("yolo", "yolo-seg", "detr", "boxes"):
+            raise InputError(self.name, "option 'format'", "yolo, yolo-seg, detr or boxes", self.format)
+        self.letterbox = opt_bool(o, "letterbox", False)
         self.objectness = opt_bool(o, "objectness", False)
-        self.threshold = opt_float(o, "threshold", 0.5 if self.format != "yolo" else 0.25)
+        self.threshold = opt_float(o, "threshold", 0.25 if self.format.startswith("yolo") else 0.5)
         self.nms_iou = opt_float(o, "nms_iou", 0.45)
         self.max_det = opt_int(o, "max_det", 100)
         lm = o.get("label_map")
@@ -183,10 +195,13 @@ class OnnxModel(ModelAdapter):
                 "scale": self.scale, "mean": self.mean.tolist(), "std": self.std.tolist(), "outputs": self.outputs,
                 "softmax": self.softmax, "format": self.format, "objectness": self.objectness,
                 "threshold": self.threshold, "nms_iou": self.nms_iou, "max_det": self.max_det,
-                "label_map": self.label_map}
+                "label_map": self.label_map, **({"letterbox": True} if self.letterbox else {})}
 
     def for_task(self, task_type: str) -> ModelAdapter:
         super().for_task(task_type)
+        if self.letterbox and task_type == "semantic-segmentation":
+            raise InputError(self.name, "option 'letterbox'", "object-detection or image-classification "
+                             "(semantic-segmentation masks are resized back per axis)", task_type)
         return _OnnxTask(self, task_type)
 
     def predict(self, batch: list[Any]) -> list[Any]:
@@ -200,7 +215,9 @@ class OnnxModel(ModelAdapter):
         orig = (int(rgb.shape[0]), int(rgb.shape[1]))
         if self.channels == "BGR":
             rgb = rgb[:, :, ::-1]
-        if orig != self.size:
+        if self.letterbox:
+            rgb = letterbox_image(rgb, self.size)
+        elif orig != self.size:
             rgb = np.asarray(Image.fromarray(np.ascontiguousarray(rgb)).resize(self.size[::-1], Image.BILINEAR))
         x = (rgb.astype(np.float32) * np.float32(self.scale) - self.mean) / self.std
         if self.layout == "NCHW":
@@ -267,15 +284,27 @@ class _OnnxTask(ModelAdapter):
 
     def _detections(self, outs: list[np.ndarray], size: tuple[int, int]) -> dict[str, Any]:
         p = self.parent
-        sy, sx = size[0] / p.size[0], size[1] / p.size[1]
-        if p.format == "yolo":
+        coeffs = protos = None
+        if p.format in ("yolo", "yolo-seg"):
             o = np.asarray(outs[0], np.float64)
+            m = 0
+            if p.format == "yolo-seg":
+                protos = np.asarray(outs[1]) if len(outs) > 1 else None
+                if protos is None or protos.ndim != 4 or protos.shape[0] != 1 or min(protos.shape[1:]) < 1:
+                    raise self._bad("a second output of mask prototypes (1, M, mh, mw) (format yolo-seg)",
+                                    "no second output" if protos is None else protos.shape)
+                protos, m = protos[0], protos.shape[1]
             if o.ndim != 3 or o.shape[0] != 1:
-                raise self._bad("(1, 4+C, N) or (1, N, 4+C) detections", o.shape)
-            o = o[0].T if o.shape[1] < o.shape[2] else o[0]  # (N, 4+C): the smaller axis holds the values
+                raise self._bad(f"(1, 4+C{'+M' * bool(m)}, N) or (1, N, 4+C{'+M' * bool(m)}) detections", o.shape)
+            o = o[0].T if o.shape[1] < o.shape[2] else o[0]  # (N, 4+C[+M]): the smaller axis holds the values
             first = 5 if p.objectness else 4
-            if o.shape[1] <= first:
-                raise self._bad(f"at least {first + 1} values per detection", o.shape)
+            if o.shape[1] <= first + m:
+                raise self._bad(f"at least {first + 1 + m} values per detection ({first} box"
+                                f"{' + objectness' * p.objectness}, C >= 1 class scores"
+                                f"{f', M = {m} mask coefficients as the prototypes have' if m else ''})",
+                                o.shape)
+            if m:
+                o, coeffs = o[:, :-m], o[:, -m:]
             cls = o[:, first:] * (o[:, 4:5] if p.objectness else 1.0)
             labels, scores = cls.argmax(1), cls.max(1)
             cx, cy, bw, bh = o[:, 0], o[:, 1], o[:, 2], o[:, 3]
@@ -301,21 +330,28 @@ class _OnnxTask(ModelAdapter):
             if not (len(xyxy) == len(scores) == len(labels)):
                 raise self._bad("as many boxes, scores and labels", (len(xyxy), len(scores), len(labels)))
         keep = np.flatnonzero(scores >= p.threshold)
-        if p.format == "yolo" and keep.size:
+        if p.format in ("yolo", "yolo-seg") and keep.size:
             kept: list[int] = []
             for c in np.unique(labels[keep]):
                 idx = keep[labels[keep] == c]
                 kept += [int(idx[j]) for j in nms(xyxy[idx], scores[idx], p.nms_iou)]
             keep = np.array(kept, dtype=int)
         keep = keep[np.argsort(-scores[keep], kind="stable")][: p.max_det]
-        out_boxes = [(float(x0 * sx), float(y0 * sy), float((x1 - x0) * sx), float((y1 - y0) * sy))
-                     for x0, y0, x1, y1 in xyxy[keep]]
+        lb = letterbox_geometry(size, p.size) if p.letterbox else None
+        if lb is not None:
+            back = unletterbox_boxes(xyxy[keep], lb, size)
+        else:  # per axis, as the image was resized
+            back = xyxy[keep] * np.array([size[1] / p.size[1], size[0] / p.size[0]] * 2)
+        out_boxes = [(float(x0), float(y0), float(x1 - x0), float(y1 - y0)) for x0, y0, x1, y1 in back]
         labs = [int(labels[i]) for i in keep]
         if p.label_map is not None:
             if any(lab >= len(p.label_map) for lab in labs):
                 raise self._bad(f"class indices below {len(p.label_map)} (label_map)", max(labs))
             labs = [p.label_map[lab] for lab in labs]
-        return {"boxes": out_boxes, "scores": [float(scores[i]) for i in keep], "labels": labs}
+        out = {"boxes": out_boxes, "scores": [float(scores[i]) for i in keep], "labels": labs}
+        if coeffs is not None and protos is not None:
+            out["masks"] = instance_masks(coeffs[keep], protos, xyxy[keep], p.size, size, lb)
+        return out
 
 
 def load_onnx_model(rest: str, **options: Any) -> OnnxModel:
