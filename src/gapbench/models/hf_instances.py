@@ -10,9 +10,15 @@ class scores are the softmax over the classes without "no object", the top ``num
 fixed 384 x 384 grid first, MaskFormer keeps them as they are), resized to the image with
 nearest-neighbour, and the score is the class probability times the mean sigmoid inside the mask;
 an instance is kept when its score is ``>= threshold`` and its mask is not empty. We call that
-function rather than re-implement it, so a model is decoded exactly as its authors' code does
-(padding and all); ``return_binary_maps`` keeps overlapping instances whole (the default
-single-channel map lets a later instance overwrite an earlier one).
+function rather than re-implement it, so a model is decoded exactly as its transformers code does;
+``return_binary_maps`` keeps overlapping instances whole (the default single-channel map lets a
+later instance overwrite an earlier one). The geometry is right because the adapter runs one image
+at a time: the processor then stretches the image to a multiple of its ``size_divisor`` without
+padding (``pixel_mask`` all ones), so resizing the mask to the image size undoes it exactly. The
+masks are coarser than the original Mask2Former inference (which upsamples the logits bilinearly
+to the image before thresholding), so COCO numbers can differ slightly from published ones.
+For COCO mAP as the papers report it, keep every query (``threshold=0``): the processor already
+keeps the top ``num_queries`` (query, class) pairs, as Mask2Former's own instance inference does.
 
 What the adapter adds:
 
