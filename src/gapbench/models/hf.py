@@ -45,7 +45,8 @@ the right head for the task (the adapter itself is never changed):
 Options (``load_model("hf:path", threshold=0.3)``, strings accepted): ``device`` (default cpu),
 ``dtype`` (float32 | float16 | bfloat16), ``batch_size`` (ASR pipeline; default 1, as padding
 changes the output of models without an attention mask), ``chunk_length_s``,
-``labels``, ``threshold``, ``max_new_tokens`` (VLM 32; ASR: the model's generation config),
+``labels``, ``threshold`` (detection score, instance masks too), ``max_new_tokens`` (VLM 32;
+ASR: the model's generation config),
 ``num_beams`` (seq2seq ASR, default 1 = greedy; the transformers pipeline's own Whisper default is
 5 beams), ``temperature``, ``prompt_template``, ``system``, ``scoring`` (generate | loglik) and
 ``loglik_norm`` (mean | sum).
