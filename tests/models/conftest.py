@@ -109,6 +109,42 @@ def build_segformer(d: Path) -> Path:
     return d
 
 
+def build_mask2former(d: Path) -> Path:
+    """Mask2Former (universal segmentation) on a 1-block-per-stage Swin: ~115k parameters, 6 queries.
+
+    The hidden sizes are 32 because the pixel decoder's GroupNorm has 32 groups."""
+    import torch
+    import transformers as T
+
+    torch.manual_seed(6)
+    bb = T.SwinConfig(image_size=32, patch_size=4, embed_dim=8, depths=[1, 1, 1, 1], num_heads=[1, 1, 1, 1],
+                      window_size=2, out_features=["stage1", "stage2", "stage3", "stage4"])
+    cfg = T.Mask2FormerConfig(backbone_config=bb, feature_size=32, mask_feature_size=32, hidden_dim=32,
+                              encoder_feedforward_dim=32, dim_feedforward=32, encoder_layers=1, decoder_layers=2,
+                              num_attention_heads=2, num_queries=6, num_labels=3, id2label=LABELS,
+                              label2id={v: k for k, v in LABELS.items()})
+    T.Mask2FormerForUniversalSegmentation(cfg).save_pretrained(d)
+    T.Mask2FormerImageProcessor(size={"shortest_edge": 32, "longest_edge": 64}).save_pretrained(d)
+    return d
+
+
+def build_maskformer(d: Path) -> Path:
+    """MaskFormer (instance segmentation): the same tiny Swin, a 1+1-layer DETR decoder, 6 queries."""
+    import torch
+    import transformers as T
+
+    torch.manual_seed(8)
+    bb = T.SwinConfig(image_size=32, patch_size=4, embed_dim=8, depths=[1, 1, 1, 1], num_heads=[1, 1, 1, 1],
+                      window_size=2, out_features=["stage1", "stage2", "stage3", "stage4"])
+    dec = T.DetrConfig(d_model=16, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
+                       decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32, num_queries=6)
+    cfg = T.MaskFormerConfig(backbone_config=bb, decoder_config=dec, fpn_feature_size=32, mask_feature_size=32,
+                             num_queries=6, num_labels=3, id2label=LABELS, label2id={v: k for k, v in LABELS.items()})
+    T.MaskFormerForInstanceSegmentation(cfg).save_pretrained(d)
+    T.MaskFormerImageProcessor(size={"shortest_edge": 32, "longest_edge": 64}).save_pretrained(d)
+    return d
+
+
 CHAT_TEMPLATE = ("{% for m in messages %}{{ m['role'].upper() + ': ' }}{% for c in m['content'] %}"
                  "{% if c['type'] == 'image' %}{{ '<image> ' }}{% else %}{{ c['text'] + ' ' }}{% endif %}"
                  "{% endfor %}{% endfor %}{% if add_generation_prompt %}{{ 'ASSISTANT: ' }}{% endif %}")
@@ -151,4 +187,5 @@ def tiny_hf(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("tiny_hf")
     return {"wav2vec2": build_wav2vec2(root / "wav2vec2"), "whisper": build_whisper(root / "whisper"), "vit": build_vit(root / "vit"),
             "yolos": build_yolos(root / "yolos"), "segformer": build_segformer(root / "segformer"),
-            "llava": build_llava(root / "llava")}
+            "llava": build_llava(root / "llava"), "mask2former": build_mask2former(root / "mask2former"),
+            "maskformer": build_maskformer(root / "maskformer")}

@@ -215,3 +215,216 @@ def test_image_classification_and_detection_on_cuda_equal_cpu(tiny_hf):
     for c, g in zip(c_preds, g_preds):
         assert len(c.boxes) == len(g.boxes)
         np.testing.assert_allclose(sorted(g.scores), sorted(c.scores), rtol=1e-3, atol=1e-3)
+
+
+# ---- instance segmentation (Mask2Former): detections with masks ---------------------------------------------------
+
+
+def _m2f_reference(path, imgs, threshold=0.0, cls=None):
+    """The image processor's own ``post_process_instance_segmentation`` on a raw forward pass, per image:
+    ``[(binary mask, score, label_id), ...]``."""
+    model = (cls or T.Mask2FormerForUniversalSegmentation).from_pretrained(path).eval()
+    proc = T.AutoImageProcessor.from_pretrained(path)
+    out = []
+    for im in imgs:
+        with torch.no_grad():
+            raw = model(**proc(images=im, return_tensors="pt"))
+        res = proc.post_process_instance_segmentation(raw, threshold=threshold, target_sizes=[im.shape[:2]],
+                                                      return_binary_maps=True)[0]
+        info = res["segments_info"]
+        maps = res["segmentation"].numpy().reshape(len(info), *im.shape[:2]) if info else []
+        out.append([(m.astype(bool), s["score"], s["label_id"]) for m, s in zip(maps, info)])
+    return out
+
+
+def _decode(rle):
+    from pycocotools import mask as mask_api
+
+    return mask_api.decode({"size": rle["size"], "counts": rle["counts"].encode()}).astype(bool)
+
+
+def _same_as_processor(imgs, preds, ref):
+    """Masks pixel for pixel, scores and labels exactly, boxes = pycocotools' bbox of each mask."""
+    from pycocotools import mask as mask_api
+
+    assert sum(len(r) for r in ref) >= 6  # random weights: every non-empty query passes threshold 0
+    for im, p, r in zip(imgs, preds, ref):
+        assert len(p.masks) == len(p.boxes) == len(r)
+        for rle, box, score, label, (m, s, lab) in zip(p.masks, p.boxes, p.scores, p.labels, r):
+            got = _decode(rle)
+            assert got.shape == im.shape[:2] and got.any()
+            np.testing.assert_array_equal(got, m)
+            assert score == s and label == lab
+            # COCO's bbox of a segment (pycocotools toBbox), from the processor's mask
+            np.testing.assert_allclose(box, mask_api.toBbox(mask_api.encode(np.asfortranarray(m.astype(np.uint8)))))
+
+
+def test_instance_segmentation_masks_equal_the_processors_own_decoding(tiny_hf):
+    path = tiny_hf["mask2former"]
+    imgs = _images(3, seed=13)
+    task = memory_task('hf', "inst", "object-detection", [Sample(f"m{i}", im, None) for i, im in enumerate(imgs)])
+    preds = _run(task, load_model("hf:" + str(path), threshold="0.0"))
+    ref = _m2f_reference(path, imgs)
+    _same_as_processor(imgs, preds, ref)
+    # threshold: between two reference scores, exactly the instances at or above it stay
+    scores = sorted({s for r in ref for _, s, _ in r})
+    t = (scores[len(scores) // 2 - 1] + scores[len(scores) // 2]) / 2
+    high = _run(task, load_model("hf:" + str(path), threshold=t))
+    assert [len(p.boxes) for p in high] == [sum(s >= t for _, s, _ in r) for r in ref]
+    assert 0 < sum(len(p.boxes) for p in high) < sum(len(r) for r in ref)
+    # labels=: positions in the task's class order, other classes dropped
+    mapped = _run(task, load_model("hf:" + str(path), threshold=0.0, labels="fish,cat"))
+    for p, r in zip(mapped, ref):
+        want = [({2: 0, 0: 1}[lab], s) for _, s, lab in r if lab in (2, 0)]
+        assert list(zip(p.labels, p.scores)) == want
+    assert any(len(p.labels) for p in mapped) and any(lab == 1 for _, _, lab in ref[0] + ref[1] + ref[2])
+
+
+def test_maskformer_instance_masks_equal_the_processors_own_decoding(tiny_hf):
+    path = tiny_hf["maskformer"]
+    imgs = _images(2, seed=15)
+    task = memory_task('hf', "inst-mf", "object-detection", [Sample(f"f{i}", im, None) for i, im in enumerate(imgs)])
+    preds = _run(task, load_model("hf:" + str(path), threshold=0.0))
+    _same_as_processor(imgs, preds, _m2f_reference(path, imgs, cls=T.MaskFormerForInstanceSegmentation))
+
+
+def test_instance_segmentation_end_to_end_segm_stats_equal_pycocotools(tiny_hf):
+    import contextlib
+    import dataclasses
+    import io
+    import math
+
+    from pycocotools import mask as mask_api
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    from gapbench.core.task import Target
+    from gapbench.metrics.coco_accumulate import STAT_NAMES
+
+    path = tiny_hf["mask2former"]
+    rng = np.random.default_rng(17)
+    imgs = [rng.integers(0, 256, size=(40 + 8 * i, 56 - 4 * i, 3), dtype=np.uint8) for i in range(4)]
+    ref = _m2f_reference(path, imgs)
+    cats = [{"id": k, "name": v} for k, v in sorted(T.Mask2FormerConfig.from_pretrained(path).id2label.items())]
+    items, gt_images, gt_anns = [], [], []
+    for i, (im, r) in enumerate(zip(imgs, ref)):
+        h, w = im.shape[:2]
+        masks, labels = [m for m, _, _ in r[::2]], [lab for _, _, lab in r[::2]]  # half the instances are objects
+        box = np.zeros((h, w), np.uint8)
+        box[2:h // 2, 3:w // 2] = 1  # and one object the model may miss
+        masks.append(box.astype(bool))
+        labels.append(i % 3)
+        rles = [mask_api.encode(np.asfortranarray(m.astype(np.uint8))) for m in masks]
+        segs = [{"size": [h, w], "counts": e["counts"].decode()} for e in rles]
+        boxes = [[float(v) for v in mask_api.toBbox(e)] for e in rles]
+        areas = [float(mask_api.area(e)) for e in rles]
+        items.append(Sample(f"{i}", im, {"boxes": boxes, "labels": labels, "segmentations": segs, "areas": areas,
+                                         "width": w, "height": h, "categories": cats}))
+        gt_images.append({"id": f"{i}", "width": w, "height": h})
+        gt_anns += [{"id": len(gt_anns) + k + 1, "image_id": f"{i}", "category_id": lab, "segmentation": s,
+                     "area": a, "bbox": b, "iscrowd": 0} for k, (lab, s, a, b) in enumerate(zip(labels, segs, areas,
+                                                                                                    boxes))]
+    task = dataclasses.replace(memory_task('hf', "inst-coco", "object-detection", items), metrics=(
+        Target("gapbench.metrics.detection:BoxDetectionMetric"), Target("gapbench.metrics.detection:InstanceSegMetric")))
+    adapter = load_model("hf:" + str(path), threshold=0.0)
+    preds = _run(task, adapter)  # the predictions, then the run scored by the task's own metrics
+    out = run_task(task, adapter, cache=False, batch_size=2, show_progress=False, ci=False)
+    assert sum(len(p.masks) for p in preds) >= 8
+    segm = [{"image_id": f"{i}", "category_id": lab, "segmentation": rle, "score": s}
+            for i, p in enumerate(preds) for rle, s, lab in zip(p.masks, p.scores, p.labels)]
+    bbox = [{"image_id": f"{i}", "category_id": lab, "bbox": list(b), "score": s}
+            for i, p in enumerate(preds) for b, s, lab in zip(p.boxes, p.scores, p.labels)]
+
+    def pyco(results, iou_type):
+        with contextlib.redirect_stdout(io.StringIO()):
+            gt = COCO()
+            gt.dataset = {"images": gt_images, "annotations": gt_anns, "categories": cats}
+            gt.createIndex()
+            ev = COCOeval(gt, gt.loadRes(results), iou_type)
+            ev.evaluate()
+            ev.accumulate()
+            ev.summarize()
+        return [float("nan") if s == -1 else float(s) for s in ev.stats]
+
+    segm_ref, bbox_ref = pyco(segm, "segm"), pyco(bbox, "bbox")
+    assert 0 < segm_ref[0] < 1  # some objects found, some missed: the number means something
+    m = out.metrics
+    for name, s_ref, b_ref in zip(STAT_NAMES, segm_ref, bbox_ref):
+        got = m[f"segm_{name}"].value
+        assert (math.isnan(got) and math.isnan(s_ref)) or got == pytest.approx(s_ref, abs=1e-12), name
+        got = m[name].value
+        assert (math.isnan(got) and math.isnan(b_ref)) or got == pytest.approx(b_ref, abs=1e-12), name
+
+
+def test_instance_segmentation_model_serves_detection_only(tiny_hf):
+    m = load_model("hf:" + str(tiny_hf["mask2former"]))
+    assert m.task_types == ("object-detection",)
+    for task_type in ("image-classification", "semantic-segmentation"):
+        with pytest.raises(InputError, match="mask2former.*object-detection") as err:
+            m.for_task(task_type)
+        assert "\n" not in str(err.value)
+    # a box detector is unchanged: no masks
+    view = load_model("hf:" + str(tiny_hf["yolos"]), threshold=0.0).for_task("object-detection")
+    assert not view.instances
+    (p,) = _run(memory_task('hf', "det1", "object-detection", [Sample("d", _images(1)[0], None)]), view)
+    assert len(p.boxes) == 5 and p.masks == ()
+
+
+def test_unsupported_universal_segmentation_type_is_one_line(tiny_hf, tmp_path):
+    import json
+    import shutil
+
+    copy = tmp_path / "oneformer"
+    shutil.copytree(tiny_hf["mask2former"], copy)
+    cfg = json.loads((copy / "config.json").read_text())
+    (copy / "config.json").write_text(json.dumps(dict(cfg, model_type="oneformer")))
+    with pytest.raises(ModelError, match="oneformer instance segmentation is not supported") as err:
+        load_model("hf:" + str(copy)).for_task("object-detection")
+    assert "\n" not in str(err.value)
+
+
+def test_decode_instances_drops_empty_masks_and_handles_no_instance():
+    from types import SimpleNamespace
+
+    from gapbench.models.hf_instances import decode_instances
+
+    full = torch.zeros(3, 4, 5)
+    full[0, 1:3, 2:4] = 1  # one instance, an empty one, another
+    full[2, 0, 0] = 1
+    infos = [{"label_id": 1, "score": 0.9}, {"label_id": 0, "score": 0.8}, {"label_id": 2, "score": 0.7}]
+    calls = []
+
+    def post(outputs, threshold, target_sizes, return_binary_maps):
+        calls.append((threshold, target_sizes, return_binary_maps, outputs.class_queries_logits.dtype))
+        if threshold > 0.95:
+            return [{"segmentation": torch.full(target_sizes[0], -1.0), "segments_info": []}]
+        return [{"segmentation": full, "segments_info": infos}]
+
+    proc = SimpleNamespace(post_process_instance_segmentation=post)
+    out = SimpleNamespace(class_queries_logits=torch.zeros(1, 3, 4, dtype=torch.bfloat16),
+                          masks_queries_logits=torch.zeros(1, 3, 2, 2))
+    got = decode_instances(proc, out, (4, 5), 0.5, None)
+    assert calls == [(0.5, [(4, 5)], True, torch.float32)]
+    assert got["boxes"] == [(2.0, 1.0, 2.0, 2.0), (0.0, 0.0, 1.0, 1.0)]
+    assert got["scores"] == [0.9, 0.7] and got["labels"] == [1, 2]
+    np.testing.assert_array_equal(_decode(got["masks"][0]), full[0].numpy().astype(bool))
+    assert decode_instances(proc, out, (4, 5), 0.99, None) == {"boxes": [], "scores": [], "labels": [], "masks": []}
+    assert decode_instances(proc, out, (4, 5), 0.5, [2, 0])["labels"] == [0]  # class 2 -> position 0; 1 dropped
+
+
+def test_instance_segmentation_on_cuda_equals_cpu(tiny_hf):
+    """Where a GPU answers (skipped elsewhere): ``device=cuda`` gives the CPU run's instances."""
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device here")
+    imgs = _images(3, seed=13)
+    task = memory_task('hf', "inst-cuda", "object-detection", [Sample(f"c{i}", im, None) for i, im in enumerate(imgs)])
+    path = "hf:" + str(tiny_hf["mask2former"])
+    cpu = _run(task, load_model(path, threshold=0.0))
+    gpu = _run(task, load_model(path, threshold=0.0, device="cuda"))
+    assert sum(len(p.masks) for p in cpu) > 0
+    for c, g in zip(cpu, gpu):
+        assert len(c.masks) == len(g.masks) and list(c.labels) == list(g.labels)
+        np.testing.assert_allclose(g.scores, c.scores, rtol=1e-3, atol=1e-4)
+        for a, b in zip(c.masks, g.masks):
+            a, b = _decode(a), _decode(b)
+            assert (a & b).sum() / max((a | b).sum(), 1) > 0.98

@@ -18,6 +18,11 @@ the right head for the task (the adapter itself is never changed):
   ``post_process_object_detection`` (score ``threshold``, default 0.5) -> ``Detections`` in COCO
   ``[x, y, w, h]`` pixels of the input image; labels are the model's class ids (COCO-trained DETR /
   YOLOS ids are COCO category ids), or positions in ``labels=`` when given (other classes dropped).
+  An instance segmentation model (``model_type`` ``mask2former`` or ``maskformer``, loaded with
+  ``AutoModelForUniversalSegmentation``) serves this task type only, with a mask per detection:
+  the processor's ``post_process_instance_segmentation`` (``threshold``, default 0.5) -> binary
+  masks at the image size, boxes the tight boxes of the masks, empty masks dropped (see
+  :mod:`gapbench.models.hf_instances`); the ``coco`` task then scores ``segm_*`` too.
 * ``semantic-segmentation``: ``AutoModelForSemanticSegmentation``; logits upsampled bilinearly to
   the input size (what SegFormer's ``post_process_semantic_segmentation`` does), arg-max ->
   ``SegMask`` (``labels=`` selects and orders classes as above).
@@ -40,7 +45,8 @@ the right head for the task (the adapter itself is never changed):
 Options (``load_model("hf:path", threshold=0.3)``, strings accepted): ``device`` (default cpu),
 ``dtype`` (float32 | float16 | bfloat16), ``batch_size`` (ASR pipeline; default 1, as padding
 changes the output of models without an attention mask), ``chunk_length_s``,
-``labels``, ``threshold``, ``max_new_tokens`` (VLM 32; ASR: the model's generation config),
+``labels``, ``threshold`` (detection score, instance masks too), ``max_new_tokens`` (VLM 32;
+ASR: the model's generation config),
 ``num_beams`` (seq2seq ASR, default 1 = greedy; the transformers pipeline's own Whisper default is
 5 beams), ``temperature``, ``prompt_template``, ``system``, ``scoring`` (generate | loglik) and
 ``loglik_norm`` (mean | sum).
@@ -50,6 +56,7 @@ mapping and dtype, so the response cache never reuses an answer made differently
 """
 from __future__ import annotations
 
+import json
 import os
 import threading
 from pathlib import Path
@@ -70,6 +77,7 @@ from gapbench.models._common import (
     to_rgb_uint8,
 )
 from gapbench.models.base import ModelAdapter
+from gapbench.models.hf_instances import INSTANCE_MODEL_TYPES, decode_instances
 
 TASKS = ("asr", "image-classification", "object-detection", "semantic-segmentation", "spectrogram-mcq")
 OPTIONS = ("device", "dtype", "batch_size", "chunk_length_s", "labels", "threshold", "max_new_tokens", "num_beams",
@@ -109,6 +117,24 @@ def resolve_local(path_or_id: str) -> Path:
                          "local directory") from None
 
 
+def _model_type(path: Path) -> str | None:
+    """``model_type`` from ``config.json`` (None when unreadable: loading then says what is wrong)."""
+    try:
+        cfg = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return str(cfg.get("model_type")) if isinstance(cfg, dict) and cfg.get("model_type") else None
+
+
+def _universal_only() -> set[str]:
+    """Model types with a universal/instance segmentation head but no box-detection head."""
+    from transformers.models.auto import modeling_auto as auto
+
+    seg = set(getattr(auto, "MODEL_FOR_UNIVERSAL_SEGMENTATION_MAPPING_NAMES", {}))
+    seg |= set(getattr(auto, "MODEL_FOR_INSTANCE_SEGMENTATION_MAPPING_NAMES", {}))
+    return seg - set(getattr(auto, "MODEL_FOR_OBJECT_DETECTION_MAPPING_NAMES", {}))
+
+
 class HFModel(ModelAdapter):
     """A transformers model directory; ``for_task`` gives the view that serves one task type."""
 
@@ -120,6 +146,9 @@ class HFModel(ModelAdapter):
         self.name = f"hf:{path_or_id}"
         self.path = resolve_local(path_or_id)
         self.options = dict(options)
+        self.model_type = _model_type(self.path)
+        if self.model_type in INSTANCE_MODEL_TYPES:  # instance masks: detections only
+            self.task_types = ("object-detection",)
         self.temperature = opt_float(options, "temperature", 0.0) or 0.0
         self.deterministic = self.temperature == 0.0
         self._fingerprint: str | None = None
@@ -137,6 +166,9 @@ class HFModel(ModelAdapter):
         return {k: str(v) for k, v in sorted(self.options.items()) if k not in ("device", "batch_size")}
 
     def for_task(self, task_type: str) -> ModelAdapter:
+        if self.model_type in INSTANCE_MODEL_TYPES and task_type != "object-detection":
+            raise InputError(self.name, f"a {self.model_type} (instance segmentation) model",
+                             "a task of type object-detection (detections with masks)", task_type)
         super().for_task(task_type)
         with self._lock:  # one loaded model per task type, shared by every cell and thread
             if task_type not in self._views:
@@ -154,6 +186,7 @@ class _TaskView(ModelAdapter):
         self.parent = parent
         self.name = parent.name
         self.task_type = task_type
+        self.instances = task_type == "object-detection" and parent.model_type in INSTANCE_MODEL_TYPES
         self.task_types = (task_type,)
         self.deterministic = parent.deterministic
         self.torch, tf = _require()
@@ -193,10 +226,16 @@ class _TaskView(ModelAdapter):
                 window = getattr(fe, "chunk_length", None) if hasattr(fe, "n_samples") else None
                 self.chunk_length_s = opt_float(o, "chunk_length_s", float(window) if window else None)
                 return
+            unsupported = task_type == "object-detection" and parent.model_type in _universal_only()
+            if unsupported and not self.instances:
+                raise ModelError(f"{self.name}: {parent.model_type} instance segmentation is not supported "
+                                 f"(supported: {', '.join(INSTANCE_MODEL_TYPES)}, and box detectors)")
             auto = {"image-classification": tf.AutoModelForImageClassification,
                     "object-detection": tf.AutoModelForObjectDetection,
                     "semantic-segmentation": tf.AutoModelForSemanticSegmentation,
                     "spectrogram-mcq": tf.AutoModelForImageTextToText}[task_type]
+            if self.instances:
+                auto = tf.AutoModelForUniversalSegmentation
             self.model = auto.from_pretrained(path, **kw).to(self.device).eval()
             if task_type == "spectrogram-mcq":
                 self.processor = tf.AutoProcessor.from_pretrained(path, local_files_only=True)
@@ -275,6 +314,8 @@ class _TaskView(ModelAdapter):
                 logits = logits[:, self.columns]
             up = torch.nn.functional.interpolate(logits, size=size, mode="bilinear", align_corners=False)
             return up[0].argmax(dim=0).cpu().numpy().astype(np.int64)
+        if self.instances:
+            return decode_instances(self.processor, out, size, self.threshold, self.columns)
         res = self.processor.post_process_object_detection(out, threshold=self.threshold, target_sizes=[size])[0]
         boxes = res["boxes"].float().cpu().numpy().reshape(-1, 4)
         scores = res["scores"].float().cpu().numpy().ravel()
