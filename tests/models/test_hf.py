@@ -3,6 +3,8 @@
 same model called directly (a different code path: raw forward + hand decoding)."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from capture_task import Capture, memory_task
@@ -73,6 +75,8 @@ def test_image_classification_scores_in_id2label_order_and_label_mapping(tiny_hf
         np.testing.assert_allclose(p.scores, r[[2, 0]], rtol=1e-5, atol=1e-6)
     with pytest.raises(InputError, match="bird"):
         load_model("hf:" + str(path), labels="cat,bird").for_task("image-classification")
+    with pytest.raises(InputError, match="class names in the task's order"):  # ids are for detectors
+        load_model("hf:" + str(path), labels="cat=1,fish=2").for_task("image-classification")
 
 
 def test_object_detection_boxes_are_coco_xywh_in_image_pixels(tiny_hf):
@@ -278,6 +282,17 @@ def test_instance_segmentation_masks_equal_the_processors_own_decoding(tiny_hf):
         want = [({2: 0, 0: 1}[lab], s) for _, s, lab in r if lab in (2, 0)]
         assert list(zip(p.labels, p.scores)) == want
     assert any(len(p.labels) for p in mapped) and any(lab == 1 for _, _, lab in ref[0] + ref[1] + ref[2])
+    # labels=NAME=ID: the data set's category ids; @FILE: a COCO annotations file's, names the model lacks skipped
+    by_id = _run(task, load_model("hf:" + str(path), threshold=0.0, labels="fish=90,cat=7"))
+    for p, r in zip(by_id, ref):
+        assert list(zip(p.labels, p.scores)) == [({2: 90, 0: 7}[lab], s) for _, s, lab in r if lab in (2, 0)]
+    cats = path.parent / "instances.json"
+    cats.write_text(json.dumps({"images": [], "annotations": [], "categories": [
+        {"id": 3, "name": "cat"}, {"id": 11, "name": "zebra"}, {"id": 5, "name": "fish"}]}))
+    from_file = _run(task, load_model("hf:" + str(path), threshold=0.0, labels=f"@{cats}"))
+    for p, r in zip(from_file, ref):
+        assert list(zip(p.labels, p.scores)) == [({2: 5, 0: 3}[lab], s) for _, s, lab in r if lab in (2, 0)]
+    assert (load_model("hf:" + str(path), labels=f"@{cats}").settings()["labels"] == "cat=3,zebra=11,fish=5")
 
 
 def test_maskformer_instance_masks_equal_the_processors_own_decoding(tiny_hf):
@@ -409,7 +424,8 @@ def test_decode_instances_drops_empty_masks_and_handles_no_instance():
     assert got["scores"] == [0.9, 0.7] and got["labels"] == [1, 2]
     np.testing.assert_array_equal(_decode(got["masks"][0]), full[0].numpy().astype(bool))
     assert decode_instances(proc, out, (4, 5), 0.99, None) == {"boxes": [], "scores": [], "labels": [], "masks": []}
-    assert decode_instances(proc, out, (4, 5), 0.5, [2, 0])["labels"] == [0]  # class 2 -> position 0; 1 dropped
+    assert decode_instances(proc, out, (4, 5), 0.5, {2: 0, 0: 1})["labels"] == [0]  # class 2 -> 0; 1 dropped
+    assert decode_instances(proc, out, (4, 5), 0.5, {2: 17})["labels"] == [17]  # a category id
 
 
 def test_instance_segmentation_on_cuda_equals_cpu(tiny_hf):

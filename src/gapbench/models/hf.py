@@ -17,7 +17,9 @@ the right head for the task (the adapter itself is never changed):
 * ``object-detection``: ``AutoModelForObjectDetection`` + the processor's
   ``post_process_object_detection`` (score ``threshold``, default 0.5) -> ``Detections`` in COCO
   ``[x, y, w, h]`` pixels of the input image; labels are the model's class ids (COCO-trained DETR /
-  YOLOS ids are COCO category ids), or positions in ``labels=`` when given (other classes dropped).
+  YOLOS ids are COCO category ids), or positions in ``labels=`` when given (other classes dropped),
+  or the ids it states: ``labels=person=1,car=3`` or ``labels=@instances_val2017.json`` (the
+  annotations' category ids by name, :mod:`gapbench.models.label_ids`; Mask2Former's COCO classes are 0..79).
   An instance segmentation model (``model_type`` ``mask2former`` or ``maskformer``, loaded with
   ``AutoModelForUniversalSegmentation``) serves this task type only, with a mask per detection:
   the processor's ``post_process_instance_segmentation`` (``threshold``, default 0.5) -> binary
@@ -78,6 +80,7 @@ from gapbench.models._common import (
 )
 from gapbench.models.base import ModelAdapter
 from gapbench.models.hf_instances import INSTANCE_MODEL_TYPES, decode_instances
+from gapbench.models.label_ids import parse_labels
 
 TASKS = ("asr", "image-classification", "object-detection", "semantic-segmentation", "spectrogram-mcq")
 OPTIONS = ("device", "dtype", "batch_size", "chunk_length_s", "labels", "threshold", "max_new_tokens", "num_beams",
@@ -146,6 +149,7 @@ class HFModel(ModelAdapter):
         self.name = f"hf:{path_or_id}"
         self.path = resolve_local(path_or_id)
         self.options = dict(options)
+        self.label_spec = parse_labels(opt_list(options, "labels"), self.name)
         self.model_type = _model_type(self.path)
         if self.model_type in INSTANCE_MODEL_TYPES:  # instance masks: detections only
             self.task_types = ("object-detection",)
@@ -163,7 +167,10 @@ class HFModel(ModelAdapter):
 
     def settings(self) -> dict[str, Any]:
         """Options that change answers (generation, prompt, labels, dtype); not the device."""
-        return {k: str(v) for k, v in sorted(self.options.items()) if k not in ("device", "batch_size")}
+        out = {k: str(v) for k, v in sorted(self.options.items()) if k not in ("device", "batch_size")}
+        if self.label_spec is not None:  # a labels file's content, not its path
+            out["labels"] = self.label_spec.canonical()
+        return out
 
     def for_task(self, task_type: str) -> ModelAdapter:
         if self.model_type in INSTANCE_MODEL_TYPES and task_type != "object-detection":
@@ -196,7 +203,11 @@ class _TaskView(ModelAdapter):
         if dtype and str(dtype) not in ("float32", "float16", "bfloat16"):
             raise InputError(self.name, "option 'dtype'", "float32, float16 or bfloat16", dtype)
         self.dtype = getattr(self.torch, str(dtype)) if dtype else None
-        self.labels = opt_list(o, "labels")
+        self.label_spec = parent.label_spec
+        if self.label_spec is not None and self.label_spec.ids is not None and task_type != "object-detection":
+            raise InputError(self.name, "option 'labels'", "class names in the task's order (NAME=ID and @FILE map "
+                             "detector classes to category ids)", self.label_spec.canonical()[:80])
+        self.label_of: dict[int, int] | None = None  # detection: model class id -> output label
         self.threshold = opt_float(o, "threshold", 0.5)
         self.max_new_tokens = opt_int(o, "max_new_tokens", None if task_type == "asr" else 32)
         self.num_beams = opt_int(o, "num_beams", 1)
@@ -247,16 +258,20 @@ class _TaskView(ModelAdapter):
         self.columns = self._columns()
 
     def _columns(self) -> list[int] | None:
-        """Model output columns in the task's class order (``labels=``), or None for id2label order."""
-        if self.labels is None or self.task_type == "spectrogram-mcq":
+        """Model output columns in the task's class order (``labels=``), or None for id2label order;
+        for detection also :attr:`label_of` (a kept class's output label: its id or its position)."""
+        spec = self.label_spec
+        if spec is None or self.task_type == "spectrogram-mcq":
             return None
         id2label = {int(k): str(v) for k, v in self.model.config.id2label.items()}
         by_name = {v: k for k, v in id2label.items()}
-        missing = [n for n in self.labels if n not in by_name]
-        if missing:
-            raise InputError(self.name, "option 'labels'", f"names among the model's labels {sorted(by_name)}",
-                             ", ".join(missing))
-        return [by_name[n] for n in self.labels]
+        missing = [n for n in spec.names if n not in by_name]
+        kept = [(n, spec.ids[i] if spec.ids is not None else i) for i, n in enumerate(spec.names) if n in by_name]
+        if (missing and not spec.from_file) or not kept:
+            raise InputError(self.name, "option 'labels'", f"names among the model's labels {sorted(by_name)[:20]}",
+                             ", ".join(missing[:20]))
+        self.label_of = {by_name[n]: out for n, out in kept}
+        return [by_name[n] for n, _ in kept]
 
     def fingerprint(self) -> str:
         return self.parent.fingerprint()
@@ -315,16 +330,15 @@ class _TaskView(ModelAdapter):
             up = torch.nn.functional.interpolate(logits, size=size, mode="bilinear", align_corners=False)
             return up[0].argmax(dim=0).cpu().numpy().astype(np.int64)
         if self.instances:
-            return decode_instances(self.processor, out, size, self.threshold, self.columns)
+            return decode_instances(self.processor, out, size, self.threshold, self.label_of)
         res = self.processor.post_process_object_detection(out, threshold=self.threshold, target_sizes=[size])[0]
         boxes = res["boxes"].float().cpu().numpy().reshape(-1, 4)
         scores = res["scores"].float().cpu().numpy().ravel()
         labels = res["labels"].cpu().numpy().ravel().astype(int)
-        if self.columns is not None:
-            pos = {c: i for i, c in enumerate(self.columns)}
-            keep = [j for j, lab in enumerate(labels) if int(lab) in pos]
+        if self.label_of is not None:
+            keep = [j for j, lab in enumerate(labels) if int(lab) in self.label_of]
             boxes, scores = boxes[keep], scores[keep]
-            labels = np.array([pos[int(labels[j])] for j in keep], dtype=int)
+            labels = np.array([self.label_of[int(labels[j])] for j in keep], dtype=int)
         xywh = [(float(x0), float(y0), float(x1 - x0), float(y1 - y0)) for x0, y0, x1, y1 in boxes]
         return {"boxes": xywh, "scores": scores.tolist(), "labels": labels.tolist()}
 

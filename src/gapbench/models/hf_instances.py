@@ -55,26 +55,25 @@ def mask_box(mask: np.ndarray) -> tuple[float, float, float, float]:
 
 
 def decode_instances(processor: Any, outputs: Any, size: tuple[int, int], threshold: float,
-                     columns: list[int] | None) -> dict[str, Any]:
+                     label_of: dict[int, int] | None) -> dict[str, Any]:
     """One image's model ``outputs`` as ``{"boxes", "scores", "labels", "masks"}`` (masks as COCO RLE).
 
-    ``size`` is the image's ``(height, width)``; ``columns`` the model class ids in the task's order
-    (``labels=``), or None for the model's own ids."""
+    ``size`` is the image's ``(height, width)``; ``label_of`` maps a kept model class id to its output
+    label (``labels=``: a position or a category id; other classes dropped), None keeps the model's ids."""
     lean = SimpleNamespace(class_queries_logits=outputs.class_queries_logits.detach().float().cpu(),
                            masks_queries_logits=outputs.masks_queries_logits.detach().float().cpu())
     res = processor.post_process_instance_segmentation(lean, threshold=threshold, target_sizes=[size],
                                                        return_binary_maps=True)[0]
     info = res["segments_info"]
-    pos = {c: i for i, c in enumerate(columns)} if columns is not None else None
     boxes, scores, labels, masks = [], [], [], []
     if info:  # with no instance the processor returns its empty (-1) map instead of a stack
         maps = res["segmentation"].reshape(len(info), *size).numpy() > 0.5
         for seg, mask in zip(info, maps):
             label = int(seg["label_id"])
-            if pos is not None:
-                if label not in pos:
+            if label_of is not None:
+                if label not in label_of:
                     continue
-                label = pos[label]
+                label = label_of[label]
             if not mask.any():
                 continue
             boxes.append(mask_box(mask))
