@@ -13,15 +13,18 @@ costs), as median and range over ``--repeats``, and the ratios gapbench / plain 
   temporary output directory (pipeline, prefetch, metric with 1,000-resample intervals, JSON, SQLite
   store), and the same with ``--no-ci``.
 
-Where gapbench's time goes beyond the model (``--limit 1`` isolates the fixed part; profiled with
-cProfile on ``process_time`` and by timing each phase without the profiler, 2-core machine shared
-with other jobs, 2026-11-29): per image only preprocessing (BGR conversion, ~1 ms) and
-postprocessing (~0.1 ms); per process about 0.55 s of CPU: the results store's SQLAlchemy import
-(~0.25 s, 0.4 s before its tables became core tables) and save (~0.03 s), typer and the CLI
-(~0.07 s), faster-coco-eval and jiwer (the metric's engines, ~0.08 s), gapbench's own modules and
-task files (~0.1 s), the metric itself (0.02 s; with CI 0.05 s since small bootstraps no longer
-start worker processes), provenance, JSON and COCO files (~0.03 s), the ONNX files' fingerprint
-(~0.03 s). Decoding the embedded scenes is the same cached read on both sides.
+Where gapbench's time goes beyond the model (``--limit 1`` isolates the fixed part; timed phase by
+phase without a profiler, 2-core machine, 2026-11-29): per image preprocessing (BGR conversion) and
+the sample's content hash (~0.7 ms, blake2b of the pixels), postprocessing ~0.1 ms; per process
+about 0.1-0.15 s: typer + pydantic and the CLI (~0.07 s), the metric engines (faster-coco-eval,
+jiwer), gapbench's own modules, the metric with 1,000-resample intervals (~0.05 s), the ONNX files'
+fingerprint (~0.03 s), JSON, records and COCO files. Two costs are gone: the cyclic garbage
+collector walking the model and the imported libraries (two full collections during the run and
+~0.18 s of collections at exit; the process now freezes what it loaded, ``core/gc_control.py``),
+and SQLAlchemy's import for the save (~0.15 s; a run appended to an existing SQLite store goes
+through ``sqlite3``, ``store/sqlite_append.py``). The stores here exist before the timed runs,
+as a user's does after the first run. Decoding the embedded scenes is the same cached read on
+both sides.
 
 Target: gapbench / plain <= 1.05 (overhead <= 5%). The line counts read by both sides are
 checked to be equal. Run: ``.venv/bin/python benchmarks/vision_overhead.py [--limit 16] [--repeats 3]``.
