@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 from capture_task import Capture, memory_task
+from coco_ref import pyco_stats
 
 from gapbench.core.media import Audio, ChatMessage
 from gapbench.core.sample import Sample
@@ -304,14 +305,10 @@ def test_maskformer_instance_masks_equal_the_processors_own_decoding(tiny_hf):
 
 
 def test_instance_segmentation_end_to_end_segm_stats_equal_pycocotools(tiny_hf):
-    import contextlib
     import dataclasses
-    import io
     import math
 
     from pycocotools import mask as mask_api
-    from pycocotools.coco import COCO
-    from pycocotools.cocoeval import COCOeval
 
     from gapbench.core.task import Target
     from gapbench.metrics.coco_accumulate import STAT_NAMES
@@ -350,18 +347,8 @@ def test_instance_segmentation_end_to_end_segm_stats_equal_pycocotools(tiny_hf):
     bbox = [{"image_id": f"{i}", "category_id": lab, "bbox": list(b), "score": s}
             for i, p in enumerate(preds) for b, s, lab in zip(p.boxes, p.scores, p.labels)]
 
-    def pyco(results, iou_type):
-        with contextlib.redirect_stdout(io.StringIO()):
-            gt = COCO()
-            gt.dataset = {"images": gt_images, "annotations": gt_anns, "categories": cats}
-            gt.createIndex()
-            ev = COCOeval(gt, gt.loadRes(results), iou_type)
-            ev.evaluate()
-            ev.accumulate()
-            ev.summarize()
-        return [float("nan") if s == -1 else float(s) for s in ev.stats]
-
-    segm_ref, bbox_ref = pyco(segm, "segm"), pyco(bbox, "bbox")
+    gt = {"images": gt_images, "annotations": gt_anns, "categories": cats}
+    segm_ref, bbox_ref = pyco_stats(gt, segm, "segm"), pyco_stats(gt, bbox, "bbox")
     assert 0 < segm_ref[0] < 1  # some objects found, some missed: the number means something
     m = out.metrics
     for name, s_ref, b_ref in zip(STAT_NAMES, segm_ref, bbox_ref):
