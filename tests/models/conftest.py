@@ -109,6 +109,12 @@ def build_segformer(d: Path) -> Path:
     return d
 
 
+def _tiny_swin(T):  # noqa: N803 - the transformers module, as the builders call it
+    """The 1-block-per-stage Swin backbone both instance segmentation models use."""
+    return T.SwinConfig(image_size=32, patch_size=4, embed_dim=8, depths=[1, 1, 1, 1], num_heads=[1, 1, 1, 1],
+                        window_size=2, out_features=["stage1", "stage2", "stage3", "stage4"])
+
+
 def build_mask2former(d: Path) -> Path:
     """Mask2Former (universal segmentation) on a 1-block-per-stage Swin: ~115k parameters, 6 queries.
 
@@ -117,8 +123,7 @@ def build_mask2former(d: Path) -> Path:
     import transformers as T
 
     torch.manual_seed(6)
-    bb = T.SwinConfig(image_size=32, patch_size=4, embed_dim=8, depths=[1, 1, 1, 1], num_heads=[1, 1, 1, 1],
-                      window_size=2, out_features=["stage1", "stage2", "stage3", "stage4"])
+    bb = _tiny_swin(T)
     cfg = T.Mask2FormerConfig(backbone_config=bb, feature_size=32, mask_feature_size=32, hidden_dim=32,
                               encoder_feedforward_dim=32, dim_feedforward=32, encoder_layers=1, decoder_layers=2,
                               num_attention_heads=2, num_queries=6, num_labels=3, id2label=LABELS,
@@ -134,8 +139,7 @@ def build_maskformer(d: Path) -> Path:
     import transformers as T
 
     torch.manual_seed(8)
-    bb = T.SwinConfig(image_size=32, patch_size=4, embed_dim=8, depths=[1, 1, 1, 1], num_heads=[1, 1, 1, 1],
-                      window_size=2, out_features=["stage1", "stage2", "stage3", "stage4"])
+    bb = _tiny_swin(T)
     dec = T.DetrConfig(d_model=16, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
                        decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32, num_queries=6)
     cfg = T.MaskFormerConfig(backbone_config=bb, decoder_config=dec, fpn_feature_size=32, mask_feature_size=32,
