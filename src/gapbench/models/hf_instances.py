@@ -25,8 +25,9 @@ What the adapter adds:
 * Each instance's box is the tight ``[x, y, w, h]`` box of its mask in pixels (``w`` = last column
   - first column + 1), which is COCO's own convention for a segment's bbox (pycocotools
   ``maskApi`` ``rleToBbox``); these models predict no separate box.
-* Labels are the model's class ids (its ``id2label``), or positions in the ``labels=`` option's
-  list (instances of other classes dropped), as for the box detectors.
+* Labels are the model's class ids (its ``id2label``), or what the ``labels=`` option maps them to
+  (a position, or a category id: :mod:`gapbench.models.label_ids`; instances of other classes
+  dropped), as for the box detectors.
 * An instance whose mask is empty at the image size is dropped (the processor already drops
   those; the check stays so a model whose processor does not can never give a mask with no pixels,
   which has no box and an IoU of 0 with everything).
