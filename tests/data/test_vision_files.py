@@ -1,12 +1,14 @@
 """File-based vision loaders on files made here: ImageFolder, COCO, VOC, image + mask pairs; bad records."""
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from gapbench.core.sample import UnreadableSample
 from gapbench.data.images import read_image, read_mask
 from gapbench.data.vision_files import coco_detection, imagefolder, seg_masks, voc
 from gapbench.errors import InputError
@@ -71,8 +73,10 @@ def test_imagefolder(tmp_path):
     with pytest.raises(InputError, match="--data"):
         imagefolder(None)
     (tmp_path / "cat" / "2.png").write_bytes(b"broken")
+    bad = list(imagefolder(str(tmp_path)))[2]  # in the item's place, for the run to raise or skip
+    assert isinstance(bad, UnreadableSample) and bad.id == "cat/2.png" and "2.png" in bad.error.one_line()
     with pytest.raises(InputError, match="2.png"):
-        list(imagefolder(str(tmp_path)))
+        imagefolder(str(tmp_path))[2]
 
 
 def _coco(tmp_path, width=8):
@@ -97,8 +101,10 @@ def test_coco_detection(tmp_path):
 
 def test_coco_detection_bad_records(tmp_path):
     data, ann = _coco(tmp_path, width=9)
+    bad = list(coco_detection(data, ann))[0]
+    assert isinstance(bad, UnreadableSample) and bad.id == "1"
     with pytest.raises(InputError, match="image id 1.*8x6"):
-        list(coco_detection(data, ann))
+        raise bad.error
     data, ann = _coco(tmp_path)
     (tmp_path / "img" / "b.png").unlink()
     with pytest.raises(InputError, match="b.png: image id 2"):
@@ -138,7 +144,7 @@ def test_seg_masks(tmp_path):
     assert s.reference.dtype == np.int64 and np.array_equal(s.reference, mask)
     _png(tmp_path / "m" / "p.png", mask[:3])
     with pytest.raises(InputError, match="p.png.*4x5"):
-        list(seg_masks(str(tmp_path / "im"), str(tmp_path / "m")))
+        seg_masks(str(tmp_path / "im"), str(tmp_path / "m"))[0]
     _png(tmp_path / "im" / "q.png", np.zeros((4, 5, 3), np.uint8))
     with pytest.raises(InputError, match="q.png"):
         seg_masks(str(tmp_path / "im"), str(tmp_path / "m"))
@@ -169,3 +175,31 @@ def test_read_image_conversions_match_pillow_and_are_said_once(tmp_path, capsys)
     finally:
         images._SAID.clear()
         images._SAID.update(said_before)
+
+
+def test_an_unreadable_image_stops_the_run_or_is_one_recorded_skip(tmp_path):
+    """``run coco``: a corrupt file and an image whose size contradicts the JSON are one error line by
+    default; with ``on_error="skip"`` each is a recorded skip and the other images are scored."""
+    from gapbench.core.task import get_task
+    from gapbench.runner.local import run_task
+
+    data, ann = _coco(tmp_path)
+    _png(tmp_path / "img" / "c.png", np.zeros((5, 8, 3), np.uint8))  # the JSON says 8x6
+    (tmp_path / "img" / "d.png").write_bytes(b"broken")
+    gt = json.loads((tmp_path / "inst.json").read_text())
+    gt["images"] += [{"id": 3, "file_name": "c.png", "width": 8, "height": 6},
+                     {"id": 4, "file_name": "d.png", "width": 8, "height": 6}]
+    (tmp_path / "inst.json").write_text(json.dumps(gt))
+    # under its own name: run_task registers the task it runs, and must not replace the built-in coco
+    task = dataclasses.replace(get_task("coco").with_data(data, annotations=ann), name="coco-unreadable-test")
+
+    def model(batch):
+        return [{"boxes": [[1, 1, 2, 3]], "scores": [0.9], "labels": [3]} for _ in batch]
+
+    with pytest.raises(InputError, match="image id 3"):
+        run_task(task, model, cache=False, show_progress=False, ci=False)
+    out = run_task(task, model, cache=False, show_progress=False, ci=False, on_error="skip")
+    cell = out.cells[0]
+    assert [s.sample_id for s in cell.skipped] == ["3", "4"] and "d.png" in cell.skipped[1].reason
+    assert [r.sample_id for r in cell.records] == ["1", "2"] and out.metrics["AP"].value == pytest.approx(1.0)
+    assert any("could not be read" in n for n in cell.score.notes)

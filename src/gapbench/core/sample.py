@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from gapbench.errors import InputError
+
 
 def content_hash(obj: Any) -> str:
     """A stable short hash of arrays, bytes, strings and JSON-able structures."""
@@ -45,6 +47,16 @@ def _feed(h: Any, obj: Any) -> None:
             _feed(h, x)
     else:
         h.update(json.dumps(obj, sort_keys=True, default=str).encode())
+
+
+@dataclass(frozen=True)
+class UnreadableSample:
+    """A data set item that could not be read (a corrupt image, a size that contradicts its
+    annotation): a run skips it under ``--on-error skip|count`` and raises ``error`` otherwise.
+    Data sets that decode lazily yield it in the item's place, so one bad file costs one sample."""
+
+    id: str
+    error: InputError
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from gapbench.core.registry import Registry, UnknownNameError, import_target
-from gapbench.core.sample import Sample
+from gapbench.core.sample import Sample, UnreadableSample
 from gapbench.errors import InputError
 
 # task type -> the prediction kind (see gapbench.core.predictions) a model must produce for it
@@ -106,8 +106,12 @@ class TaskSpec:
         """The task's samples in their fixed order, the first ``limit`` of them if given."""
         return self.open_samples(limit)[0]
 
-    def open_samples(self, limit: int | None = None) -> tuple[Iterator[Sample], int | None]:
-        """Build the dataset once: an iterator of samples and their count when known cheaply."""
+    def open_samples(self, limit: int | None = None, on_error: str = "raise"
+                     ) -> tuple[Iterator[Sample | UnreadableSample], int | None]:
+        """Build the dataset once: an iterator of samples and their count when known cheaply.
+
+        An item the data set could not read (:class:`~gapbench.core.sample.UnreadableSample`) raises
+        its error, or comes through as it is when ``on_error`` is not ``raise`` (the run skips it)."""
         data = self.dataset.build()
         try:
             total: int | None = len(data)
@@ -115,14 +119,19 @@ class TaskSpec:
             total = None
         if limit is not None:
             total = limit if total is None else min(total, limit)
-        return self._checked(data, limit), total
+        return self._checked(data, limit, on_error), total
 
-    def _checked(self, data: Any, limit: int | None) -> Iterator[Sample]:
+    def _checked(self, data: Any, limit: int | None, on_error: str = "raise") -> Iterator[Sample | UnreadableSample]:
         it: Iterator[Any] = iter(data)
         if limit is not None:
             it = itertools.islice(it, limit)
         where = self.source or f"task {self.name!r}"
         for i, item in enumerate(it):
+            if isinstance(item, UnreadableSample):
+                if on_error == "raise":
+                    raise item.error
+                yield item
+                continue
             if not isinstance(item, Sample):
                 raise InputError(where, f"dataset item {i}", "a gapbench Sample", type(item).__name__)
             yield item

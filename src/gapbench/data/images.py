@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from gapbench.core.sample import Sample
+from gapbench.core.sample import Sample, UnreadableSample
 from gapbench.errors import InputError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
@@ -124,11 +124,16 @@ def require_file(path: str | Path | None, what: str, option: str) -> Path:
 
 
 class LazySamples(Sequence[Sample]):
-    """``n`` samples made on demand by ``make(i)`` (decoding happens while iterating)."""
+    """``n`` samples made on demand by ``make(i)`` (decoding happens while iterating).
 
-    def __init__(self, n: int, make: Callable[[int], Sample]) -> None:
+    With ``sample_id`` (item ``i``'s id, known before decoding), iterating yields an
+    :class:`~gapbench.core.sample.UnreadableSample` where ``make(i)`` raises an InputError, so a run
+    under ``--on-error skip`` records that one sample and goes on (indexing still raises)."""
+
+    def __init__(self, n: int, make: Callable[[int], Sample], sample_id: Callable[[int], str] | None = None) -> None:
         self._n = n
         self._make = make
+        self._id = sample_id
 
     def __len__(self) -> int:
         return self._n
@@ -140,4 +145,12 @@ class LazySamples(Sequence[Sample]):
 
     def __iter__(self) -> Iterator[Sample]:
         for i in range(self._n):
-            yield self._make(i)
+            if self._id is None:
+                yield self._make(i)
+                continue
+            try:
+                sample = self._make(i)
+            except InputError as exc:
+                yield UnreadableSample(self._id(i), exc)  # type: ignore[misc]  # the run decides
+                continue
+            yield sample

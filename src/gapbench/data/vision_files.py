@@ -98,7 +98,7 @@ def imagefolder(data: str | None = None, labels: str | None = None, split: str |
         rel = path.relative_to(root).as_posix()
         return Sample(rel, read_image(path), idx, {"class": names[folders[idx]], "path": str(path)})
 
-    return LazySamples(len(items), make)
+    return LazySamples(len(items), make, lambda i: items[i][0].relative_to(root).as_posix())
 
 
 def coco_detection(data: str | None = None, annotations: str | None = None) -> LazySamples:
@@ -140,7 +140,7 @@ def coco_detection(data: str | None = None, annotations: str | None = None) -> L
             ref["segmentations"] = [a["segmentation"] for a in anns]
         return Sample(str(img["id"]), arr, ref, {"file_name": img["file_name"]})
 
-    return LazySamples(len(images), make)
+    return LazySamples(len(images), make, lambda i: str(images[i]["id"]))
 
 
 def _check_size(arr: Any, img: dict[str, Any], file: str, rec: str) -> None:
@@ -213,7 +213,7 @@ def voc(data: str | None = None, annotations: str | None = None, classes: list[s
                "width": int(arr.shape[1]), "height": int(arr.shape[0]), "categories": categories}
         return Sample(xml.stem, arr, ref, {"file_name": path.name})
 
-    return LazySamples(len(parsed), make)
+    return LazySamples(len(parsed), make, lambda i: parsed[i][0].stem)
 
 
 def seg_masks(data: str | None = None, annotations: str | None = None, mask_suffix: str = "") -> LazySamples:
@@ -240,4 +240,4 @@ def seg_masks(data: str | None = None, annotations: str | None = None, mask_suff
                              "(height x width)", f"{mask.shape[0]}x{mask.shape[1]}")
         return Sample(img_path.stem, arr, mask, {"file_name": img_path.name})
 
-    return LazySamples(len(pairs), make)
+    return LazySamples(len(pairs), make, lambda i: pairs[i][0].stem)

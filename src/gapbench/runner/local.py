@@ -34,7 +34,7 @@ from gapbench.core.run_document import (
     dataset_fingerprint,
 )
 from gapbench.core.run_spec import RunSpec
-from gapbench.core.sample import Sample
+from gapbench.core.sample import Sample, UnreadableSample
 from gapbench.core.task import TaskSpec, get_task
 from gapbench.latency.stats import IMAGE_TYPES, BatchTiming, LatencyReport, summarize
 from gapbench.models.base import ModelAdapter
@@ -181,6 +181,17 @@ def _metric_info(states: list[Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _readable(items: Iterator[Sample | UnreadableSample], unreadable: list[Skip],
+              advance: Callable[[int], Any]) -> Iterator[Sample]:
+    """The samples, with the items the data set could not read set aside as skips."""
+    for item in items:
+        if isinstance(item, UnreadableSample):
+            unreadable.append(Skip(item.id, item.error.one_line()))
+            advance(1)
+        else:
+            yield item
+
+
 def _batches(it: Iterator[Sample], size: int) -> Iterator[tuple[list[Sample], float]]:
     while True:
         t0 = time.perf_counter()
@@ -219,19 +230,21 @@ def _run_cell(task: TaskSpec, pipe: Pipeline, spec: RunSpec, states: list[Any], 
               show_progress: bool) -> CellResult:
     from gapbench.core.progress import progress
 
-    samples_it, total = task.open_samples(spec.limit)
+    samples_it, total = task.open_samples(spec.limit, spec.on_error)
     cell = pipe.cell
     records: list[SampleRecord] = []
     timings: list[BatchTiming] = []
     stored: list[dict[str, float]] = []
     skipped: list[Skip] = []
+    unreadable: list[Skip] = []  # items the data set could not read (--on-error skip|count)
     n_cached = n_computed = 0
     label = f"{task.name} x {pipe.adapter.name}" + ("" if cell.is_clean else f" [{cell.label()}]")
     bar = progress(total, label) if show_progress else nullcontext(lambda n=1: None)
     t_start = time.perf_counter()
     try:
         with bar as advance:
-            for out in _prefetched(pipe, _batches(samples_it, spec.batch_size), spec.workers):
+            readable = _readable(samples_it, unreadable, advance)
+            for out in _prefetched(pipe, _batches(readable, spec.batch_size), spec.workers):
                 if keys is not None:
                     keys.extend(s.key for s in out.samples)
                 ids = [s.id for s in out.samples]
@@ -260,6 +273,10 @@ def _run_cell(task: TaskSpec, pipe: Pipeline, spec: RunSpec, states: list[Any], 
     _join_records(records, score.records)
     if skipped:
         score.notes.append(f"{len(skipped)} sample(s) skipped ({spec.on_error}): see 'skipped'")
+    if unreadable:
+        score.notes.append(f"{len(unreadable)} sample(s) could not be read and were left out (first: "
+                           f"{unreadable[0].reason}): see 'skipped'")
+        skipped = unreadable + skipped
     if timings or not stored:
         latency = summarize(timings, warmup_batches=spec.warmup_batches, t_start=t_start, cached_samples=n_cached,
                             images=task.type in IMAGE_TYPES)
