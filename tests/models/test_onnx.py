@@ -4,6 +4,8 @@ Expected values come from the declared processing computed in numpy, or, for det
 boxes written into the graph and the NMS / scaling definitions worked by hand."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from capture_task import Capture, memory_task
@@ -448,3 +450,39 @@ def test_yolo_seg_masks_equal_ultralytics_ops_written_with_torch(tmp_path):
     for got, ref in zip(out["masks"], masks.gt(0.0).numpy()):
         np.testing.assert_array_equal(got, ref)
         assert 0 < ref.sum() < ref.size
+
+
+def test_labels_map_class_names_to_category_ids(tmp_path):
+    """``labels=``: an Ultralytics export's metadata names its classes; a COCO annotations file (or
+    NAME=ID) gives their category ids, and classes it does not name are dropped."""
+    dets = np.array([[4, 4, 4, 4, 0.9, 0.0, 0.0],     # person
+                     [12, 12, 4, 4, 0.0, 0.8, 0.0],   # bicycle
+                     [4, 12, 4, 4, 0.0, 0.0, 0.7]]    # car
+                    + [[1, 1, 1, 1, 0, 0, 0]] * 5)
+    path = constant_outputs(tmp_path / "yolo.onnx", {"out": dets.T[None]})
+    model = onnx.load(path)
+    helper.set_model_props(model, {"names": "{0: 'person', 1: 'bicycle', 2: 'car'}"})  # as Ultralytics writes it
+    onnx.save(model, path)
+    coco = tmp_path / "instances.json"
+    coco.write_text(json.dumps({"images": [], "annotations": [], "categories": [
+        {"id": 1, "name": "person"}, {"id": 3, "name": "car"}, {"id": 90, "name": "toothbrush"}]}))
+    img = _imgs(1, shape=(16, 16, 3))[0]
+
+    def labels_scores(**opts):
+        (p,) = _run("yolo-names", "object-detection", [Sample("a", img, None)], load_model("onnx:" + path, **opts))
+        return list(zip(p.labels, p.scores))
+
+    assert labels_scores() == [(0, pytest.approx(0.9)), (1, pytest.approx(0.8)), (2, pytest.approx(0.7))]
+    assert labels_scores(labels=f"@{coco}") == [(1, pytest.approx(0.9)), (3, pytest.approx(0.7))]
+    assert labels_scores(labels="car=7") == [(7, pytest.approx(0.7))]
+    assert labels_scores(labels="car,person") == [(1, pytest.approx(0.9)), (0, pytest.approx(0.7))]
+    assert labels_scores(labels="car=5", names="a,b,car") == [(5, pytest.approx(0.7))]  # names= wins
+    a = load_model("onnx:" + path, labels=f"@{coco}").settings()["label_map"]
+    assert a == [1, None, 3] and a != load_model("onnx:" + path, labels="car=7").settings()["label_map"]
+    with pytest.raises(InputError, match="toothbrush"):  # a name given by hand must be the model's
+        load_model("onnx:" + path, labels="person=1,toothbrush=90")
+    with pytest.raises(InputError, match="either labels or label_map"):
+        load_model("onnx:" + path, labels="car=7", label_map="1,2,3")
+    bare = constant_outputs(tmp_path / "bare.onnx", {"out": dets.T[None]})
+    with pytest.raises(InputError, match="class names"):
+        load_model("onnx:" + bare, labels=f"@{coco}")

@@ -80,7 +80,7 @@ from gapbench.models._common import (
 )
 from gapbench.models.base import ModelAdapter
 from gapbench.models.hf_instances import INSTANCE_MODEL_TYPES, decode_instances
-from gapbench.models.label_ids import parse_labels
+from gapbench.models.label_ids import label_map_by_name, parse_labels
 
 TASKS = ("asr", "image-classification", "object-detection", "semantic-segmentation", "spectrogram-mcq")
 OPTIONS = ("device", "dtype", "batch_size", "chunk_length_s", "labels", "threshold", "max_new_tokens", "num_beams",
@@ -264,14 +264,11 @@ class _TaskView(ModelAdapter):
         if spec is None or self.task_type == "spectrogram-mcq":
             return None
         id2label = {int(k): str(v) for k, v in self.model.config.id2label.items()}
+        names = [id2label.get(i, "") for i in range(max(id2label, default=-1) + 1)]  # DETR's ids have gaps
+        mapped = label_map_by_name(spec, names, self.name)
+        self.label_of = {i: out for i, out in enumerate(mapped) if out is not None}
         by_name = {v: k for k, v in id2label.items()}
-        missing = [n for n in spec.names if n not in by_name]
-        kept = [(n, spec.ids[i] if spec.ids is not None else i) for i, n in enumerate(spec.names) if n in by_name]
-        if (missing and not spec.from_file) or not kept:
-            raise InputError(self.name, "option 'labels'", f"names among the model's labels {sorted(by_name)[:20]}",
-                             ", ".join(missing[:20]))
-        self.label_of = {by_name[n]: out for n, out in kept}
-        return [by_name[n] for n, _ in kept]
+        return [by_name[n] for n in spec.names if n in by_name]
 
     def fingerprint(self) -> str:
         return self.parent.fingerprint()

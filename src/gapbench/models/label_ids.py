@@ -80,3 +80,19 @@ def _check_unique(names: list[str], ids: list[int], where: str) -> None:
         dup = next((x for i, x in enumerate(seq) if x in seq[:i]), None)
         if dup is not None:
             raise InputError(where, "option 'labels'", f"each {what} once", dup)
+
+
+def label_map_by_name(spec: LabelSpec, class_names: list[str] | None, where: str) -> list[int | None]:
+    """Class index -> output label for a model whose classes have names: the id ``spec`` gives the
+    name (or its position), None for a class it does not name. A name the model lacks is an error
+    unless the names came from a data set's file (the data set may have more classes)."""
+    if class_names is None:
+        raise InputError(where, "option 'labels'", "the model's class names (its metadata 'names', as "
+                         "Ultralytics exports write them, or the option names=)")
+    out_of = {n: (spec.ids[i] if spec.ids is not None else i) for i, n in enumerate(spec.names)}
+    missing = [n for n in spec.names if n not in class_names]
+    mapped = [out_of.get(n) for n in class_names]
+    if (missing and not spec.from_file) or all(m is None for m in mapped):
+        raise InputError(where, "option 'labels'", f"names among the model's classes {class_names[:20]}",
+                         ", ".join(missing[:20]))
+    return mapped

@@ -36,7 +36,10 @@ Post-processing by task type (``outputs``: output names, default the session's o
     - ``boxes``: outputs ``boxes (1, N, 4)`` as ``x0, y0, x1, y1`` in input pixels, ``scores (1, N)``,
       ``labels (1, N)``; keep score >= ``threshold``.
   Labels are the model's class indices, or ``label_map[index]`` when given (e.g. the 80 YOLO
-  classes -> COCO category ids 1..90).
+  classes -> COCO category ids 1..90), or mapped by class name with ``labels=`` as for ``hf:``
+  (``labels=@instances_val2017.json``: the annotations' category ids; ``labels=person=1,car=3``;
+  classes not named are dropped): the names are ``names:`` (a list, in class order) or the model's
+  metadata ``names`` (what Ultralytics exports write: ``{0: 'person', ...}``).
 * ``semantic-segmentation``: the first output, ``(1, C, h, w)`` logits (upsampled bilinearly to the
   image size, then arg-max) or ``(1, h, w)`` class indices (nearest-neighbour resize) -> ``SegMask``.
 
@@ -51,13 +54,14 @@ from typing import Any
 import numpy as np
 
 from gapbench.errors import InputError, ModelError
-from gapbench.models._common import check_options, hash_files, opt_bool, opt_float, opt_int, to_rgb_uint8
+from gapbench.models._common import check_options, hash_files, opt_bool, opt_float, opt_int, opt_list, to_rgb_uint8
 from gapbench.models.base import ModelAdapter
+from gapbench.models.label_ids import label_map_by_name, parse_labels
 from gapbench.models.onnx_masks import instance_masks, letterbox_geometry, letterbox_image, unletterbox_boxes
 
 TASKS = ("image-classification", "object-detection", "semantic-segmentation")
 OPTIONS = ("input_size", "layout", "channels", "scale", "mean", "std", "input", "outputs", "softmax", "format",
-           "objectness", "threshold", "nms_iou", "max_det", "label_map", "providers", "letterbox")
+           "objectness", "threshold", "nms_iou", "max_det", "label_map", "providers", "letterbox", "labels", "names")
 _TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(double)": np.float64,
           "tensor(uint8)": np.uint8, "tensor(int8)": np.int8}
 
@@ -109,6 +113,23 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> list[int]:
         ov = np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
         order = [j for j, o in zip(order, ov) if o <= iou]
     return keep
+
+
+def _class_names(session: Any, given: list[str] | None) -> list[str] | None:
+    """Class names in class-index order: ``names:`` when given, else the model's metadata ``names``
+    (Ultralytics writes ``str(dict)``, e.g. ``{0: 'person', 1: 'bicycle'}``; a JSON list also reads)."""
+    if given:
+        return given
+    import ast
+
+    raw = session.get_modelmeta().custom_metadata_map.get("names")
+    try:
+        names = ast.literal_eval(raw) if raw else None
+    except (ValueError, SyntaxError):
+        return None
+    if isinstance(names, dict) and all(isinstance(k, int) for k in names):
+        return [str(names[k]) for k in sorted(names)]
+    return [str(n) for n in names] if isinstance(names, list) else None
 
 
 class OnnxModel(ModelAdapter):
@@ -184,7 +205,14 @@ class OnnxModel(ModelAdapter):
         self.nms_iou = opt_float(o, "nms_iou", 0.45)
         self.max_det = opt_int(o, "max_det", 100)
         lm = o.get("label_map")
-        self.label_map = [int(x) for x in _floats(lm, "label_map")] if lm is not None else None
+        # class index -> output label; None drops the class (one ``labels=`` does not name)
+        self.label_map: list[int | None] | None = (
+            [int(x) for x in _floats(lm, "label_map")] if lm is not None else None)
+        spec = parse_labels(opt_list(o, "labels"), self.name)
+        if spec is not None:
+            if lm is not None:
+                raise InputError(self.name, "option 'labels'", "either labels or label_map", "both")
+            self.label_map = label_map_by_name(spec, _class_names(self.session, opt_list(o, "names")), self.name)
 
     def fingerprint(self) -> str:
         files = [self.path] + ([self.yaml_path] if self.yaml_path else [])
@@ -343,11 +371,14 @@ class _OnnxTask(ModelAdapter):
         else:  # per axis, as the image was resized
             back = xyxy[keep] * np.array([size[1] / p.size[1], size[0] / p.size[0]] * 2)
         out_boxes = [(float(x0), float(y0), float(x1 - x0), float(y1 - y0)) for x0, y0, x1, y1 in back]
-        labs = [int(labels[i]) for i in keep]
+        labs: list[int] = [int(labels[i]) for i in keep]
         if p.label_map is not None:
             if any(lab >= len(p.label_map) for lab in labs):
                 raise self._bad(f"class indices below {len(p.label_map)} (label_map)", max(labs))
-            labs = [p.label_map[lab] for lab in labs]
+            named = [j for j, lab in enumerate(labs) if p.label_map[lab] is not None]  # labels= drops the rest
+            keep = keep[named]
+            labs = [int(p.label_map[labs[j]]) for j in named]  # type: ignore[arg-type]
+            out_boxes = [out_boxes[j] for j in named]
         out = {"boxes": out_boxes, "scores": [float(scores[i]) for i in keep], "labels": labs}
         if coeffs is not None and protos is not None:
             out["masks"] = instance_masks(coeffs[keep], protos, xyxy[keep], p.size, size, lb)
