@@ -42,3 +42,22 @@ def test_collect_if_due_collects_cycles_between_queries():
         collect_if_due()
         assert ref() is None
     assert gc.isenabled()
+
+
+def test_what_was_frozen_before_stays_frozen():
+    """A program that froze its objects (before forking, say) keeps them frozen, nested blocks too."""
+    before = _cycle_ref()
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with quiet_gc():
+            with quiet_gc(collect_between=True):
+                pass
+            assert gc.get_freeze_count() == frozen
+        assert gc.get_freeze_count() == frozen
+        gc.collect()
+        assert before() is not None
+    finally:
+        gc.unfreeze()
+    gc.collect()
+    assert before() is None

@@ -22,10 +22,14 @@ def quiet_gc(collect_between: bool = False) -> Iterator[None]:
     With ``collect_between`` automatic collection is also disabled, for a loop that calls
     :func:`collect_if_due` itself between timed regions (as MLPerf harnesses keep collection out of
     a query's latency). Without it collection stays automatic but only sees objects made in the
-    block. Restored on exit.
+    block. Restored on exit. When objects are frozen already (an outer block, or a program that
+    froze before forking to keep its pages shared) they stay frozen: ``gc.unfreeze`` cannot tell
+    whose they are, so this block then freezes nothing more and unfreezes nothing.
     """
     was_enabled = gc.isenabled()
-    gc.freeze()
+    ours = gc.get_freeze_count() == 0
+    if ours:
+        gc.freeze()
     if collect_between:
         gc.disable()
     try:
@@ -33,7 +37,8 @@ def quiet_gc(collect_between: bool = False) -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-        gc.unfreeze()
+        if ours:
+            gc.unfreeze()
 
 
 def collect_if_due() -> None:
