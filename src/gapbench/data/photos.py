@@ -120,12 +120,9 @@ def version_key(builder: str, version: int, args: dict[str, Any], inputs: list[s
 
 def data_cache_dir() -> Path:
     """``$GAPBENCH_CACHE_DIR/datasets`` or the user cache directory's ``datasets``."""
-    env = os.environ.get("GAPBENCH_CACHE_DIR")
-    if env:
-        return Path(env) / "datasets"
-    import platformdirs
+    from gapbench.core.cache_dirs import user_cache
 
-    return Path(platformdirs.user_cache_dir("gapbench")) / "datasets"
+    return user_cache("datasets")
 
 
 Built = tuple[list[np.ndarray], list[dict[str, Any]]]

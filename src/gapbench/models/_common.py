@@ -7,6 +7,7 @@ an unparseable value is one :class:`~gapbench.errors.InputError` line naming the
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -74,16 +75,46 @@ def check_options(options: Mapping[str, Any], known: Iterable[str], uri: str) ->
 
 
 def hash_files(paths: Iterable[Path], extra: Any = None) -> str:
-    """blake2b over (relative name, size, contents) of ``paths`` in sorted order, plus ``extra``."""
+    """blake2b over (relative name, size, contents) of ``paths`` in sorted order, plus ``extra``.
+
+    Reading gigabytes of weights for every run's fingerprint costs seconds, so the digest is kept
+    in ``<cache>/file-digests`` under the files' identity: path, size, inode, and modification and
+    change times in nanoseconds (the change time moves on any write and cannot be set back, as
+    ``cp -p`` or ``touch -d`` set the modification time). An unwritable cache only costs the rehash."""
+    files = sorted(paths)
+    ident = [(str(p.resolve()), s.st_size, s.st_ino, s.st_dev, s.st_mtime_ns, s.st_ctime_ns)
+             for p, s in ((p, p.stat()) for p in files)]
+    key = hashlib.blake2b(repr((ident, extra)).encode(), digest_size=16).hexdigest()
+    store = _digest_dir() / key
+    try:
+        known = store.read_text().strip()
+        if len(known) == 32:
+            return known
+    except OSError:
+        pass
     h = hashlib.blake2b(digest_size=16)
-    for p in sorted(paths):
-        h.update(p.name.encode() + b"\0" + str(p.stat().st_size).encode() + b"\0")
+    for p, (_, size, *_rest) in zip(files, ident):
+        h.update(p.name.encode() + b"\0" + str(size).encode() + b"\0")
         with open(p, "rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):
                 h.update(block)
     if extra is not None:
         h.update(repr(extra).encode())
-    return h.hexdigest()
+    digest = h.hexdigest()
+    try:
+        store.parent.mkdir(parents=True, exist_ok=True)
+        tmp = store.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(digest)
+        os.replace(tmp, store)
+    except OSError:
+        pass
+    return digest
+
+
+def _digest_dir() -> Path:
+    from gapbench.core.cache_dirs import user_cache
+
+    return user_cache("file-digests")
 
 
 def model_files(directory: Path) -> list[Path]:

@@ -22,6 +22,7 @@ import numpy as np
 
 from gapbench.core.predictions import TextDetections
 from gapbench.core.sample import content_hash
+from gapbench.models._common import hash_files
 from gapbench.models.base import ModelAdapter
 
 SETTINGS: dict[str, Any] = {"Global.use_cls": False, "Global.log_level": "critical"}
@@ -65,7 +66,7 @@ class RapidOCRModel(ModelAdapter):
         models = sorted(Path(rapidocr.__file__).parent.joinpath("models").glob("*.onnx"))
         self._fingerprint = content_hash({
             "adapter": self.name, "rapidocr": getattr(rapidocr, "__version__", "?"), "settings": SETTINGS,
-            "models": {p.name: _file_hash(p) for p in models},
+            "models": hash_files(models),
         })
 
     def fingerprint(self) -> str:
@@ -96,16 +97,6 @@ def to_text_detections(quads: Any, texts: Any, scores: Any) -> TextDetections:
     boxes = tuple((float(a), float(b), float(c - a), float(d - b)) for a, b, c, d in zip(x0, y0, x1, y1))
     return TextDetections(boxes=boxes, scores=tuple(float(s) for s in scores), labels=(1,) * len(boxes),
                           texts=tuple(str(t) for t in texts))
-
-
-def _file_hash(path: Path) -> str:
-    import hashlib
-
-    h = hashlib.blake2b(digest_size=16)
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 _SHARED: list[RapidOCRModel] = []

@@ -80,12 +80,9 @@ def default_cache_dir(out: str | os.PathLike[str] | None = None) -> Path:
     """``<out>/cache`` when an output dir is given, else ``$GAPBENCH_CACHE_DIR`` or the user cache dir."""
     if out is not None:
         return Path(out) / "cache"
-    env = os.environ.get("GAPBENCH_CACHE_DIR")
-    if env:
-        return Path(env)
-    import platformdirs
+    from gapbench.core.cache_dirs import user_cache
 
-    return Path(platformdirs.user_cache_dir("gapbench"))
+    return user_cache()
 
 
 class ResponseCache:

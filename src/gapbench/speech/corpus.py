@@ -67,12 +67,9 @@ class SpokenDataset(list):  # type: ignore[type-arg]
 
 def cache_dir() -> Path:
     """Where built corpora live: ``$GAPBENCH_CACHE_DIR/speech-corpus`` or the user cache dir."""
-    env = os.environ.get("GAPBENCH_CACHE_DIR")
-    if env:
-        return Path(env) / "speech-corpus"
-    import platformdirs
+    from gapbench.core.cache_dirs import user_cache
 
-    return Path(platformdirs.user_cache_dir("gapbench")) / "speech-corpus"
+    return user_cache("speech-corpus")
 
 
 @lru_cache(maxsize=1)
