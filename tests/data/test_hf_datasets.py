@@ -221,3 +221,39 @@ def test_cli_run_imagefolder_on_a_saved_dataset_dict(tmp_path, capsys):
     doc = json.loads(capsys.readouterr().out)
     assert doc["dataset"]["n_samples"] == 5
     assert doc["results"][0]["metrics"]["top1"]["value"] == pytest.approx(labels.count(0) / len(labels))
+
+
+def test_a_hub_repository_of_parquet_shards(tmp_path, clips):
+    """A dataset repository as cloned from the Hub: ``data/<split>-NNNNN-of-NNNNN.parquet`` shards read
+    in order, ``<config>/<split>/NNNN.parquet`` (refs/convert/parquet), config folders sharing a split."""
+    cells = [{"bytes": encoded(c, 16000), "path": None} for c in clips]
+    train = audio_ds(cells, ["one", "two", "three"], id=["u1", "u2", "u3"])
+    test = audio_ds(cells[:1], ["four"], id=["u4"])
+    repo = tmp_path / "repo"
+    (repo / "data").mkdir(parents=True)
+    (repo / "README.md").write_text("---\nconfigs: [...]\n---\n")
+    (repo / ".git" / "lfs").mkdir(parents=True)
+    train.select([0, 1]).to_parquet(str(repo / "data" / "train-00000-of-00002.parquet"))
+    train.select([2]).to_parquet(str(repo / "data" / "train-00001-of-00002.parquet"))
+    test.to_parquet(str(repo / "data" / "test-00000-of-00001.parquet"))
+    test.to_parquet(str(repo / ".git" / "lfs" / "x-00000-of-00001.parquet"))  # git's own files are not data
+    assert is_hf_dataset(repo)
+    got = list(asr_dataset(repo, split="train"))
+    assert [s.id for s in got] == ["u1", "u2", "u3"] and [s.reference for s in got] == ["one", "two", "three"]
+    np.testing.assert_array_equal(got[2].input.samples, sf.read(io.BytesIO(cells[2]["bytes"]), dtype="float32")[0])
+    assert [s.reference for s in asr_dataset(repo, split="test")] == ["four"]
+    with pytest.raises(InputError, match=r"repo: expected a split among test, train \(data option split=NAME\)"):
+        asr_dataset(repo)
+    converted = tmp_path / "converted" / "default" / "validation"
+    converted.mkdir(parents=True)
+    train.select([0]).to_parquet(str(converted / "0000.parquet"))
+    train.select([1, 2]).to_parquet(str(converted / "0001.parquet"))
+    assert [s.id for s in asr_dataset(tmp_path / "converted")] == ["u1", "u2", "u3"]  # the one split, unasked
+    configs = tmp_path / "configs"
+    for name, ds in (("clean", train), ("other", test)):
+        (configs / name).mkdir(parents=True)
+        ds.to_parquet(str(configs / name / "test-00000-of-00001.parquet"))
+    with pytest.raises(InputError, match="a split among clean/test, other/test"):
+        asr_dataset(configs)
+    assert [s.id for s in asr_dataset(configs, split="other/test")] == ["u4"]
+    assert [s.id for s in asr_dataset(configs / "clean")] == ["u1", "u2", "u3"]

@@ -5,8 +5,13 @@
 * a ``Dataset.save_to_disk`` directory (``state.json`` + ``data-*.arrow`` shards + ``dataset_info.json``),
 * a ``DatasetDict.save_to_disk`` directory (``dataset_dict.json`` + one such directory per split:
   pick one with the data option ``split=NAME``; a single split is taken without asking),
-* one ``.arrow`` file (the IPC stream format ``datasets`` writes, or the IPC file format), or
-* one ``.parquet`` file (``Dataset.to_parquet``, or a Hub repository's parquet shard).
+* one ``.arrow`` file (the IPC stream format ``datasets`` writes, or the IPC file format),
+* one ``.parquet`` file (``Dataset.to_parquet``, or a Hub repository's parquet shard), or
+* a Hub dataset repository as cloned (or one of its config folders): parquet shards named
+  ``<split>-NNNNN-of-NNNNN.parquet`` (``push_to_hub``'s ``data/`` layout) or ``<split>/NNNN.parquet``
+  (the ``refs/convert/parquet`` branch); a split's shards are read in name order, ``split=NAME``
+  picks one, a single split is taken without asking, and a split name found in several config
+  folders asks for the config folder as ``--data``.
 
 Why not ``datasets.load_from_disk``: from ``datasets`` 4 on, decoding an ``Audio`` column needs
 torchcodec (a torch-matched build), and it would resample with its own code. The storage of both
@@ -36,6 +41,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +54,8 @@ from gapbench.data.images import LazySamples, _say_once
 from gapbench.errors import InputError
 
 HF_SUFFIXES = (".arrow", ".parquet")
+_SHARD = re.compile(r"^(?P<split>[A-Za-z0-9_.]+?)-\d+-of-\d+\.parquet$")
+_NUMBERED = re.compile(r"^\d+\.parquet$")
 TEXT_COLUMNS = ("text", "sentence", "transcription", "normalized_text", "transcript", "raw_text",
                 "normalized_transcription", "sentences")
 LABEL_COLUMNS = ("label", "labels", "fine_label", "coarse_label", "class", "category")
@@ -69,7 +77,54 @@ def is_hf_dataset(path: str | os.PathLike[str]) -> bool:
     p = Path(path)
     if p.is_file():
         return p.suffix.lower() in HF_SUFFIXES
-    return p.is_dir() and any((p / f).is_file() for f in ("state.json", "dataset_dict.json"))
+    return p.is_dir() and (any((p / f).is_file() for f in ("state.json", "dataset_dict.json"))
+                           or bool(_hub_shards(p)))
+
+
+def _parquet_files(root: Path, depth: int = 3, give_up_after: int = 64) -> list[Path]:
+    """``.parquet`` files up to ``depth`` folders down, hidden folders (``.git``) skipped. A folder
+    whose first ``give_up_after`` files include no parquet file is left at that (an ImageNet class
+    folder, say): asking whether an image folder is a Hub repository must not list every image."""
+    out: list[Path] = []
+    try:
+        entries = os.scandir(root)
+    except OSError:
+        return out
+    with entries:
+        seen_files = 0
+        for e in entries:
+            if e.name.startswith("."):
+                continue
+            if e.is_dir(follow_symlinks=True):
+                if depth > 1:
+                    out += _parquet_files(Path(e.path), depth - 1, give_up_after)
+            elif e.name.endswith(".parquet"):
+                out.append(Path(e.path))
+            else:
+                seen_files += 1
+                if seen_files >= give_up_after and not out:
+                    break
+    return out
+
+
+def _hub_shards(root: Path) -> dict[str, list[Path]]:
+    """A Hub repository's parquet shards by split name (see the module docstring), or {}.
+
+    The key is ``split`` or, when the split is found under several config folders, ``config/split``."""
+    found: dict[tuple[str, str], list[Path]] = {}
+    for f in sorted(_parquet_files(root)):
+        m = _SHARD.match(f.name)
+        if m:
+            split, config_dir = m.group("split"), f.parent
+        elif _NUMBERED.match(f.name) and f.parent != root:
+            split, config_dir = f.parent.name, f.parent.parent
+        else:
+            continue
+        config = "" if config_dir in (root, root / "data") else config_dir.relative_to(root).as_posix()
+        found.setdefault((config, split), []).append(f)
+    names = [split for _, split in found]
+    return {(split if names.count(split) == 1 else f"{config}/{split}"): files
+            for (config, split), files in found.items()}
 
 
 def _pyarrow() -> Any:
@@ -136,6 +191,15 @@ def open_hf(data: str | os.PathLike[str], split: str | None = None) -> HFTable:
         if split not in splits:
             raise InputError(path, None, f"a split among {', '.join(splits)} (data option split=NAME)", split)
         return open_hf(path / split)
+    if not (path / "state.json").is_file() and (shards := _hub_shards(path)):
+        if split is None and len(shards) == 1:
+            split = next(iter(shards))
+        if split not in shards:
+            raise InputError(path, None, f"a split among {', '.join(shards)} (data option split=NAME)", split)
+        pa = _pyarrow()
+        tables = [_read_parquet(f) for f in shards[split]]
+        table = tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="default")
+        return HFTable(table, _schema_features(tables[0]), f"{path} (split {split})", path)
     if split is not None:
         raise InputError(path, None, "no split option for a single saved Dataset", split)
     state = _read_json(path / "state.json")
