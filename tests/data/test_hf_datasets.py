@@ -257,3 +257,32 @@ def test_a_hub_repository_of_parquet_shards(tmp_path, clips):
         asr_dataset(configs)
     assert [s.id for s in asr_dataset(configs, split="other/test")] == ["u4"]
     assert [s.id for s in asr_dataset(configs / "clean")] == ["u1", "u2", "u3"]
+
+
+def test_parquet_media_is_read_a_row_group_at_a_time(tmp_path, clips, monkeypatch):
+    """Text and ids are read whole; the audio column stays on disk and comes a row group at a time,
+    the same samples as the whole file read at once."""
+    import pyarrow.parquet as pq
+
+    from gapbench.data.hf_datasets import open_hf
+
+    cells = [{"bytes": encoded(c, 16000), "path": None} for c in clips] * 3
+    ds = audio_ds(cells, [f"t{i}" for i in range(9)], id=[f"u{i}" for i in range(9)])
+    whole = tmp_path / "whole.parquet"
+    ds.to_parquet(str(whole))
+    grouped = tmp_path / "grouped.parquet"
+    pq.write_table(pq.read_table(str(whole)), str(grouped), row_group_size=2)  # 5 groups, metadata kept
+    assert pq.ParquetFile(str(grouped)).metadata.num_row_groups == 5
+    t = open_hf(grouped)
+    assert "audio" not in t.table.column_names and t.media is not None and t.media.columns == ["audio"]
+    reads = []
+    real = pq.ParquetFile.read_row_group
+    monkeypatch.setattr(pq.ParquetFile, "read_row_group", lambda self, g, **kw: reads.append(g) or real(self, g, **kw))
+    got = list(asr_dataset(grouped))
+    assert reads == [0, 1, 2, 3, 4]  # each group once, in order
+    ref = datasets.Dataset.from_parquet(str(whole)).cast_column("audio", datasets.Audio(decode=False))
+    assert [s.id for s in got] == ref["id"] and [s.reference for s in got] == ref["sentence"]
+    for s, cell in zip(got, ref["audio"]):
+        np.testing.assert_array_equal(s.input.samples, sf.read(io.BytesIO(cell["bytes"]), dtype="float32")[0])
+    with pytest.raises(InputError, match="text or numbers in column 'audio'"):
+        asr_dataset(grouped, text_column="audio")

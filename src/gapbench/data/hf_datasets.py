@@ -51,6 +51,7 @@ import numpy as np
 from gapbench.core.media import Audio
 from gapbench.core.sample import Sample
 from gapbench.data.images import LazySamples, _say_once
+from gapbench.data.parquet_media import ParquetMedia, is_media
 from gapbench.errors import InputError
 
 HF_SUFFIXES = (".arrow", ".parquet")
@@ -66,10 +67,27 @@ ID_COLUMNS = ("id", "utt_id", "audio_id", "segment_id", "key", "image_id")
 class HFTable:
     """A split read as one pyarrow table, its feature declarations and where it came from."""
 
-    table: Any  # pyarrow.Table
+    table: Any  # pyarrow.Table: every column (Arrow: memory-mapped), or Parquet's small ones
     features: dict[str, Any]
     where: str  # the path (and split) for error messages
     root: Path  # the directory relative media paths are resolved against
+    media: ParquetMedia | None = None  # Parquet's media columns, read a row group at a time
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.table.column_names) + (self.media.columns if self.media is not None else [])
+
+    def values(self, column: str) -> list[Any]:
+        """A small column's values (text, labels, ids) as Python."""
+        if self.media is not None and column in self.media.columns:
+            raise InputError(self.where, None, f"text or numbers in column {column!r}", "binary data")
+        return self.table.column(column).to_pylist()
+
+    def cell(self, column: str, row: int) -> Any:
+        """One cell as Python, from wherever its column is kept."""
+        if self.media is not None and column in self.media.columns:
+            return self.media.cell(column, row)
+        return self.table.column(column)[row].as_py()
 
 
 def is_hf_dataset(path: str | os.PathLike[str]) -> bool:
@@ -149,18 +167,29 @@ def _read_arrow(path: Path) -> Any:
         raise InputError(path, None, "an Arrow IPC file (stream or file format)", str(exc).splitlines()[0]) from None
 
 
-def _read_parquet(path: Path) -> Any:
+def _open_parquet(files: list[Path], where: str, root: Path) -> HFTable:
+    """Parquet shards of one split: small columns read whole, media columns by row group
+    (:mod:`gapbench.data.parquet_media`)."""
     pa = _pyarrow()
     import pyarrow.parquet as pq
 
-    try:
-        return pq.read_table(str(path))
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise InputError(path, None, "a Parquet file", str(exc).splitlines()[0]) from None
+    tables, media_cols = [], None
+    for f in files:
+        try:
+            schema = pq.read_schema(str(f))
+            cols = [fld.name for fld in schema if not is_media(fld.type)]
+            media_cols = media_cols if media_cols is not None else [n for n in schema.names if n not in cols]
+            tables.append(pq.read_table(str(f), columns=cols))
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise InputError(f, None, "a Parquet file", str(exc).splitlines()[0]) from None
+    table = tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="default")
+    features = _schema_features(pq.read_schema(str(files[0])))
+    return HFTable(table, features, where, root, ParquetMedia(files, media_cols) if media_cols else None)
 
 
-def _schema_features(table: Any) -> dict[str, Any]:
-    meta = (table.schema.metadata or {}).get(b"huggingface")
+def _schema_features(table_or_schema: Any) -> dict[str, Any]:
+    schema = getattr(table_or_schema, "schema", table_or_schema)
+    meta = (schema.metadata or {}).get(b"huggingface")
     if not meta:
         return {}
     try:
@@ -182,7 +211,9 @@ def open_hf(data: str | os.PathLike[str], split: str | None = None) -> HFTable:
     if path.is_file():
         if split is not None:
             raise InputError(path, None, "no split option for a single .arrow/.parquet file", split)
-        table = _read_parquet(path) if path.suffix.lower() == ".parquet" else _read_arrow(path)
+        if path.suffix.lower() == ".parquet":
+            return _open_parquet([path], str(path), path.parent)
+        table = _read_arrow(path)
         return HFTable(table, _schema_features(table), str(path), path.parent)
     if (path / "dataset_dict.json").is_file():
         splits = [str(s) for s in _read_json(path / "dataset_dict.json").get("splits", [])]
@@ -196,10 +227,7 @@ def open_hf(data: str | os.PathLike[str], split: str | None = None) -> HFTable:
             split = next(iter(shards))
         if split not in shards:
             raise InputError(path, None, f"a split among {', '.join(shards)} (data option split=NAME)", split)
-        pa = _pyarrow()
-        tables = [_read_parquet(f) for f in shards[split]]
-        table = tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="default")
-        return HFTable(table, _schema_features(tables[0]), f"{path} (split {split})", path)
+        return _open_parquet(shards[split], f"{path} (split {split})", path)
     if split is not None:
         raise InputError(path, None, "no split option for a single saved Dataset", split)
     state = _read_json(path / "state.json")
@@ -221,7 +249,7 @@ def _feature_type(feature: Any) -> str | None:
 def pick_column(t: HFTable, given: str | None, feature_type: str | None, names: tuple[str, ...],
                 option: str) -> str:
     """The column ``given``, else the one of ``feature_type``, else the first of ``names`` present."""
-    cols = list(t.table.column_names)
+    cols = t.columns
     if given is not None:
         if given not in cols:
             raise InputError(t.where, None, f"a column {given!r} ({option}); columns: {', '.join(cols)}")
@@ -258,7 +286,7 @@ def _media_bytes(t: HFTable, cell: Any, row: int, column: str, what: str) -> tup
 def _ids(t: HFTable) -> list[str]:
     for name in ID_COLUMNS:
         if name in t.table.column_names:
-            values = [str(v) for v in t.table.column(name).to_pylist()]
+            values = [str(v) for v in t.values(name)]
             if None not in values and len(set(values)) == len(values):
                 return values
     return [f"row{i}" for i in range(t.table.num_rows)]
@@ -294,8 +322,7 @@ def hf_asr(data: str | os.PathLike[str], split: str | None = None, audio_column:
     t = open_hf(data, split)
     audio_col = pick_column(t, audio_column, "Audio", ("audio",), "audio_column")
     text_col = pick_column(t, text_column, None, TEXT_COLUMNS, "text_column")
-    audio_values = t.table.column(audio_col)
-    texts = t.table.column(text_col).to_pylist()
+    texts = t.values(text_col)
     ids = _ids(t)
 
     def make(i: int) -> Sample:
@@ -303,7 +330,7 @@ def hf_asr(data: str | os.PathLike[str], split: str | None = None, audio_column:
         if not isinstance(text, str):
             raise InputError(t.where, f"row {i}", f"a transcript string in column {text_col!r}",
                              "null" if text is None else text)
-        audio = decode_audio(t, audio_values[i].as_py(), i, audio_col)
+        audio = decode_audio(t, t.cell(audio_col, i), i, audio_col)
         return Sample(ids[i], audio, text, {"duration": audio.duration, "sample_rate": audio.sample_rate, "row": i})
 
     return LazySamples(t.table.num_rows, make)
@@ -312,7 +339,7 @@ def hf_asr(data: str | os.PathLike[str], split: str | None = None, audio_column:
 def class_names(t: HFTable, column: str) -> tuple[list[int | None], list[str]]:
     """Label indices per row (None when null) and the class names (see the module docstring)."""
     feature = t.features.get(column)
-    values = t.table.column(column).to_pylist()
+    values = t.values(column)
     if _feature_type(feature) == "ClassLabel" and feature.get("names"):
         return values, [str(n) for n in feature["names"]]
     if all(v is None or isinstance(v, str) for v in values):
@@ -335,7 +362,6 @@ def hf_image_classification(data: str | os.PathLike[str], split: str | None = No
     image_col = pick_column(t, image_column, "Image", ("image", "img", "pixel_values"), "image_column")
     label_col = pick_column(t, label_column, "ClassLabel", LABEL_COLUMNS, "label_column")
     labels, names = class_names(t, label_col)
-    images = t.table.column(image_col)
     ids = _ids(t)
 
     def make(i: int) -> Sample:
@@ -343,7 +369,7 @@ def hf_image_classification(data: str | os.PathLike[str], split: str | None = No
         if label is None or not 0 <= label < len(names):
             raise InputError(t.where, f"row {i}", f"a class label in 0..{len(names) - 1} in column {label_col!r}",
                              "null" if label is None else label)
-        raw, path = _media_bytes(t, images[i].as_py(), i, image_col, "image")
+        raw, path = _media_bytes(t, t.cell(image_col, i), i, image_col, "image")
         try:
             arr = read_image(io.BytesIO(raw) if raw is not None else path, f"row {i}")
         except InputError as exc:
