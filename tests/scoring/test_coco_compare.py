@@ -14,7 +14,7 @@ import pytest
 from gapbench.cli import main
 from gapbench.errors import InputError
 from gapbench.metrics import intervals as stats
-from gapbench.scoring.coco import compare_coco, score_coco
+from gapbench.scoring.coco import compare_coco, paired_coco_tests, score_coco
 
 pytest.importorskip("pycocotools")
 
@@ -49,7 +49,7 @@ def _case(seed: int = 0, n_img: int = 24) -> tuple[dict[str, Any], list[dict[str
     return {"images": images, "annotations": anns, "categories": cats}, detector(3.0, 0.1), detector(8.0, 0.25)
 
 
-def _pyco_ap(gt: dict[str, Any], dt: list[dict[str, Any]]) -> float:
+def _pyco_ap(gt: dict[str, Any], dt: list[dict[str, Any]], stat: int = 0) -> float:
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
 
@@ -61,7 +61,7 @@ def _pyco_ap(gt: dict[str, Any], dt: list[dict[str, Any]]) -> float:
         ev.evaluate()
         ev.accumulate()
         ev.summarize()
-    return float(ev.stats[0])
+    return float(ev.stats[stat])
 
 
 def _copied(gt: dict[str, Any], dt: list[dict[str, Any]], w: np.ndarray) -> tuple[dict[str, Any], list]:
@@ -130,3 +130,23 @@ def test_compare_coco_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "AP: paired bootstrap over 24 images" in out and "a.json" in out and "b.json" in out
+
+
+def test_every_stat_is_paired_tested_as_explicit_pycocotools_resampling() -> None:
+    """``paired_coco_tests`` (what ``compare runs`` uses): each summarize() stat's interval and p-value
+    equal resampling with pycocotools on the images copied, the same draws for both systems."""
+    gt, dt_a, dt_b = _case(seed=3, n_img=20)
+    resamples, seed = 25, 2
+    tests, notes = paired_coco_tests(gt, dt_a, dt_b, resamples=resamples, seed=seed)
+    assert not notes and list(tests) == ["AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs",
+                                         "ARm", "ARl"]
+    assert tests["AP"].ci95 == compare_coco(gt, dt_a, dt_b, bootstrap=resamples, seed=seed).diff.ci95
+    counts = stats.resample_counts(len(gt["images"]), resamples, seed)
+    copies = [(_copied(gt, dt_a, w), _copied(gt, dt_b, w)) for w in counts]
+    for name, k in (("AP50", 1), ("AR100", 8)):
+        diffs = np.array([_pyco_ap(ga, da, k) - _pyco_ap(gb, db, k) for (ga, da), (gb, db) in copies])
+        t = tests[name]
+        assert t.diff == pytest.approx(_pyco_ap(gt, dt_a, k) - _pyco_ap(gt, dt_b, k), abs=1e-12)
+        assert t.ci95 == pytest.approx(stats.percentile_interval(diffs), abs=1e-9)
+        extreme = np.count_nonzero(np.abs(diffs - t.diff) >= abs(t.diff) - 1e-15)
+        assert t.p_value == pytest.approx((1 + extreme) / (resamples + 1)), name

@@ -197,7 +197,11 @@ def test_coco_ap_is_tested_with_compare_coco(tmp_path: Path) -> None:
     ref = compare_coco(gt, dt_a, b.cells[0].states[0].to_coco()[1], bootstrap=B)
     assert row["diff"]["value"] == pytest.approx(ref.diff.value) and row["diff"]["ci95"] == list(ref.diff.ci95)
     assert row["p_value"] == ref.p_value and row["a"]["value"] == pytest.approx(ref.a.value)
-    assert out["cells"][0]["metrics"]["AP50"]["diff"]["ci95"] is None  # only AP is paired-tested
+    from gapbench.scoring.coco import paired_coco_tests
+
+    tests, _ = paired_coco_tests(gt, dt_a, b.cells[0].states[0].to_coco()[1], resamples=B)
+    for name in ("AP50", "AR100"):  # every stat is paired-tested, not AP alone
+        assert out["cells"][0]["metrics"][name]["diff"]["ci95"] == list(tests[name].ci95)
 
 
 def test_load_run_from_a_file_needs_its_records(tmp_path: Path, digits_runs) -> None:

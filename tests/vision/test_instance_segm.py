@@ -295,3 +295,22 @@ def test_typed_detections_with_rle_masks_are_checked_like_dicts():
     two_boxes = Detections(((1.0, 1.0, 3.0, 2.0), (0.0, 0.0, 1.0, 1.0)), (0.9, 0.5), (1, 1), masks=(rle,))
     with pytest.raises(PredictionTypeError, match="mask"):
         coerce_prediction("object-detection", two_boxes)
+
+
+def test_compare_runs_tests_box_and_segm_stats_under_their_own_names(tmp_path):
+    """``compare runs`` on a box + segm run: each stat's test goes to the name the run gave it (the
+    segm metric's AP is ``segm_AP``); a test under the wrong name would disagree with the stored value."""
+    pytest.importorskip("pycocotools")
+    from gapbench.scoring.compare_runs import compare_runs
+
+    _make_data(tmp_path)
+    out = _run(tmp_path)
+    doc = json.loads(json.dumps(out.document.to_json()))
+    recs = [json.loads(json.dumps(r.to_json())) for r in out.records]
+    cmp = compare_runs(doc, recs, doc, recs, bootstrap=30)
+    cell = cmp["cells"][0]
+    assert not [n for n in cell.get("notes", []) if "records give" in n], cell.get("notes")
+    for name in ("AP", "segm_AP", "AP50", "segm_AR100"):
+        row = cell["metrics"][name]
+        assert row["diff"]["value"] == 0 and row["diff"]["ci95"] == [0.0, 0.0] and row["p_value"] == 1.0, name
+    assert out.metrics["AP"].value != out.metrics["segm_AP"].value

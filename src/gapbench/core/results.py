@@ -92,3 +92,9 @@ class CompareResult:
             **({"info": self.info} if self.info else {}),
             **({"notes": self.notes} if self.notes else {}),
         }
+
+
+def unclash(kind: str, name: str, taken: Any) -> str:
+    """A metric's value name in a run: ``name``, or ``<kind>_<name>`` when an earlier metric of the
+    run already uses it (CER's ``hits`` is ``cer_hits`` beside WER's; segm's ``AP`` is ``segm_AP``)."""
+    return f"{kind}_{name}" if name in taken else name

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from gapbench.core.gc_control import quiet_gc
-from gapbench.core.results import MetricValue, ScoreResult
+from gapbench.core.results import MetricValue, ScoreResult, unclash
 from gapbench.core.run_document import (
     DatasetInfo,
     ResultEntry,
@@ -177,7 +177,7 @@ def _metric_info(states: list[Any]) -> dict[str, dict[str, Any]]:
     for m in states:
         taken = set(out)
         for name, info in getattr(m, "declared", {}).items():
-            out[_unclash(getattr(m, "name", "metric"), name, taken)] = info.to_json()
+            out[unclash(getattr(m, "name", "metric"), name, taken)] = info.to_json()
     return out
 
 
@@ -299,22 +299,17 @@ def _score(states: list[Any], spec: RunSpec, n: int) -> ScoreResult:
     for p in parts:
         # a name an earlier metric already uses gets this metric's kind as prefix (CER's ``hits`` is
         # ``cer_hits`` beside WER's ``hits``), in the headline values and the per-sample records alike
-        out.metrics.update({_unclash(p.kind, k, out.metrics): v for k, v in p.metrics.items()})
+        out.metrics.update({unclash(p.kind, k, out.metrics): v for k, v in p.metrics.items()})
         out.groups.update(p.groups)
         out.info[p.kind] = p.info
         out.notes += p.notes
-        rename = {k: _unclash(p.kind, k, fields) for r in p.records for k in r if k != "sample_id"}
+        rename = {k: unclash(p.kind, k, fields) for r in p.records for k in r if k != "sample_id"}
         for r in p.records:
             by_id.setdefault(str(r.get("sample_id")), {"sample_id": r.get("sample_id")}).update(
                 {rename.get(k, k): v for k, v in r.items() if k != "sample_id"})
         fields |= set(rename.values())
     out.records = list(by_id.values())
     return out
-
-
-def _unclash(kind: str, name: str, taken: Any) -> str:
-    """``name``, or ``<kind>_<name>`` when an earlier metric of the run already uses it."""
-    return f"{kind}_{name}" if name in taken else name
 
 
 def _end_to_end(out: Outcome) -> dict[int, float]:

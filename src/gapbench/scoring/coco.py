@@ -57,6 +57,40 @@ def _system(gt: Any, dt: Any, iou_type: str) -> tuple[Any, float, Any]:
     return ev, (float("nan") if ap <= -1 else ap), (None if mt.error else Accumulator(mt))
 
 
+def paired_coco_tests(gt: Any, dt_a: Any, dt_b: Any, *, iou_type: str = "bbox",
+                      resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED
+                      ) -> tuple[dict[str, stats.PairedTest], list[str]]:
+    """Every summarize() stat (detection's 12, keypoints' 10) of A minus B on the same ground truth,
+    paired over images as :func:`compare_coco` tests AP: one draw of image multiplicities per
+    resample for both systems, and all the stats of a resample from one re-accumulation of each."""
+    _, _, acc_a = _system(gt, dt_a, iou_type)
+    _, _, acc_b = _system(gt, dt_b, iou_type)
+    if acc_a is None or acc_b is None:
+        return {}, ["no matching to resample: no paired tests"]
+    n = acc_a.mt.nI
+    if n != acc_b.mt.nI:  # same GT, so this would be a bug in the loaders
+        raise InputError(None, None, "both systems scored on the same images", f"{n} vs {acc_b.mt.nI}")
+    stat_a, stat_b = _memo_stats(acc_a), _memo_stats(acc_b)
+    tests = {name: stats.paired_bootstrap(lambda c, k=k: stat_a(c)[:, k], lambda c, k=k: stat_b(c)[:, k],
+                                          n, resamples, seed)
+             for k, name in enumerate(acc_a.stat_names)}
+    notes = [] if n >= stats.MIN_UNITS else [f"only {n} image(s): no paired tests"]
+    return tests, notes
+
+
+def _memo_stats(acc: Any) -> Any:
+    """``acc.stats(counts)[0]``, computed once per counts block (every stat's test draws the same blocks)."""
+    memo: dict[bytes, np.ndarray] = {}
+
+    def stat(counts: np.ndarray) -> np.ndarray:
+        key = counts.tobytes() + repr(counts.shape).encode()
+        if key not in memo:
+            memo[key] = acc.stats(counts)[0]
+        return memo[key]
+
+    return stat
+
+
 def paired_ap_differences(acc_a: Any, acc_b: Any, counts: np.ndarray) -> np.ndarray:
     """AP(A) - AP(B) for each row of image multiplicities ``counts`` (the same draw for both).
 

@@ -10,9 +10,12 @@ Per cell (shift, severity, params present in both runs) and per metric, A and B 
 stored values (with their intervals); the difference A - B gets the paired bootstrap interval and
 p-value of :mod:`gapbench.scoring.compare` (the same draws of samples for both runs, Koehn 2004),
 computed from the metric states each record carries (:mod:`gapbench.scoring.run_states`). COCO
-AP is tested with :func:`gapbench.scoring.coco.compare_coco`. A metric without a state in the
-records (runs saved before states were recorded, counts, a nested sub-metric) gets the point
-difference and a note, never an interval it does not have.
+stats (every summarize() stat, box and segm) are tested with
+:func:`gapbench.scoring.coco.paired_coco_tests`. Each test goes to the name the run gave the value
+(``segm_AP`` beside the box ``AP``: :func:`gapbench.core.results.unclash`). A metric without a state
+in the records (runs saved before states were recorded, counts, a sub-metric nested in a state such as
+OCR's text-line AP, whose records keep only its header) gets the point difference and a note, never an
+interval it does not have.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from gapbench.core.results import unclash
 from gapbench.core.run_document import RunDocument
 from gapbench.errors import InputError
 from gapbench.metrics import intervals
@@ -220,16 +224,22 @@ def _compare_cell(ra: Mapping[str, Any], rb: Mapping[str, Any], headers: tuple[l
     if headers[0] and headers[1] and settings[0] != settings[1]:
         raise RunsNotComparable(f"metric settings of cell {_cell_label(ra)}", [s and s[1] for s in settings[0]],
                                 [s and s[1] for s in settings[1]])
+    taken: set[str] = set()  # the names earlier metrics of the run use (the runner's unclash order)
     for j in range(len(headers[0]) if ids and headers[1] else 0):
         ma, mb = _metric(headers[0][j], units[0], j, ids), _metric(headers[1][j], units[1], j, ids)
         if ma is None or mb is None:
             continue
+        kind = str(getattr(ma, "name", "metric"))
+        found: dict[str, Any] = {}
         if isinstance(ma, ComponentMetric):
             names = list(ma.values(ma.unit_rows(ma.table()).sum(axis=0)[None, :]))
-            for name in ma.interval_names([n for n in names if "/" not in n]):
-                tests[name] = paired_test(ma, mb, name, ids, resamples, seed)
+            found = {name: paired_test(ma, mb, name, ids, resamples, seed)
+                     for name in ma.interval_names([n for n in names if "/" not in n])}
         else:
-            tests["AP"] = _coco_test(ma, mb, resamples, seed, notes)
+            found = _coco_tests(ma, mb, resamples, seed, notes)
+        named = {unclash(kind, name, taken): test for name, test in found.items()}
+        tests.update(named)
+        taken |= set(named) | set(getattr(ma, "declared", {}))
     metrics: dict[str, Any] = {}
     for name, mva in (ra.get("metrics") or {}).items():
         mvb = (rb.get("metrics") or {}).get(name)
@@ -244,19 +254,19 @@ def _compare_cell(ra: Mapping[str, Any], rb: Mapping[str, Any], headers: tuple[l
     return out
 
 
-def _coco_test(ma: Any, mb: Any, resamples: int, seed: int, notes: list[str]) -> Any:
-    from gapbench.scoring.coco import compare_coco
+def _coco_tests(ma: Any, mb: Any, resamples: int, seed: int, notes: list[str]) -> dict[str, Any]:
+    from gapbench.scoring.coco import paired_coco_tests
 
     gt_a, dt_a = ma.to_coco()
     gt_b, dt_b = mb.to_coco()
     if gt_a != gt_b:
-        notes.append("AP: the runs' ground truth differs in this cell: no paired test")
-        return None
-    res = compare_coco(gt_a, dt_a, dt_b, iou_type=ma.iou_type, bootstrap=max(resamples, 1), seed=seed,
-                       ci=resamples > 0, a_label="A", b_label="B")
-    notes.extend(f"AP: {n}" for n in res.notes)
-    return intervals.PairedTest(res.a.value, res.b.value, res.diff.value, res.diff.ci95, res.p_value,
-                                int(res.info.get("bootstrap", {}).get("resamples", 0)))
+        notes.append(f"{ma.iou_type}: the runs' ground truth differs in this cell: no paired test")
+        return {}
+    if not gt_a.get("annotations"):
+        return {}
+    tests, why = paired_coco_tests(gt_a, dt_a, dt_b, iou_type=ma.iou_type, resamples=resamples, seed=seed)
+    notes.extend(f"{ma.iou_type}: {n}" for n in why)
+    return tests
 
 
 def _value(mv: Any) -> float | None:
