@@ -236,13 +236,15 @@ def test_a_hub_repository_of_parquet_shards(tmp_path, clips):
     train.select([0, 1]).to_parquet(str(repo / "data" / "train-00000-of-00002.parquet"))
     train.select([2]).to_parquet(str(repo / "data" / "train-00001-of-00002.parquet"))
     test.to_parquet(str(repo / "data" / "test-00000-of-00001.parquet"))
+    train.select([2]).to_parquet(str(repo / "data" / "train-clean-100-00000-of-00001.parquet"))  # LibriSpeech's
     test.to_parquet(str(repo / ".git" / "lfs" / "x-00000-of-00001.parquet"))  # git's own files are not data
     assert is_hf_dataset(repo)
     got = list(asr_dataset(repo, split="train"))
     assert [s.id for s in got] == ["u1", "u2", "u3"] and [s.reference for s in got] == ["one", "two", "three"]
     np.testing.assert_array_equal(got[2].input.samples, sf.read(io.BytesIO(cells[2]["bytes"]), dtype="float32")[0])
     assert [s.reference for s in asr_dataset(repo, split="test")] == ["four"]
-    with pytest.raises(InputError, match=r"repo: expected a split among test, train \(data option split=NAME\)"):
+    assert [s.id for s in asr_dataset(repo, split="train-clean-100")] == ["u3"]
+    with pytest.raises(InputError, match=r"repo: expected a split among test, train, train-clean-100 \(data option"):
         asr_dataset(repo)
     converted = tmp_path / "converted" / "default" / "validation"
     converted.mkdir(parents=True)

@@ -55,7 +55,7 @@ from gapbench.data.parquet_media import ParquetMedia, is_media
 from gapbench.errors import InputError
 
 HF_SUFFIXES = (".arrow", ".parquet")
-_SHARD = re.compile(r"^(?P<split>[A-Za-z0-9_.]+?)-\d+-of-\d+\.parquet$")
+_SHARD = re.compile(r"^(?P<split>[A-Za-z0-9_.-]+?)-\d+-of-\d+\.parquet$")
 _NUMBERED = re.compile(r"^\d+\.parquet$")
 TEXT_COLUMNS = ("text", "sentence", "transcription", "normalized_text", "transcript", "raw_text",
                 "normalized_transcription", "sentences")
