@@ -239,3 +239,48 @@ def test_a_sample_skipped_in_one_cell_is_left_out_of_that_pairing_with_a_note(di
     assert row["diff"]["value"] == pytest.approx(np.mean([hits["a"][u] for u in keep])
                                                  - np.mean([hits["b"][u] for u in keep]))
     assert row["diff"]["ci95"] is not None
+
+
+def test_ocr_text_line_stats_are_paired_tested_from_the_nested_detection_state() -> None:
+    """OCR: cer/wer as component metrics and the text-line COCO stats from the detection state the
+    OCR metric nests (it rides along in each record), each equal to testing that state directly."""
+    import dataclasses
+
+    from capture_task import memory_task
+
+    from gapbench.core.predictions import TextDetections
+    from gapbench.core.sample import Sample
+    from gapbench.scoring.coco import paired_coco_tests
+
+    rng = np.random.default_rng(5)
+    items = []
+    for i in range(30):
+        boxes = [[float(x), float(y), 40.0, 12.0] for x, y in rng.uniform(0, 100, (int(rng.integers(1, 4)), 2))]
+        items.append(Sample(f"im{i}", np.full((160, 160, 3), i, np.uint8),
+                            {"boxes": boxes, "texts": [f"w{i}{k}" for k in range(len(boxes))]}))
+    task = dataclasses.replace(memory_task("cmp", "ocr-cmp", "object-detection", items),
+                               metrics=(Target("gapbench.metrics.ocr:OCRMetric"),))
+    refs = {int(s.input[0, 0, 0]): s.reference for s in items}
+
+    def reader(jitter: float, drop: float):
+        def read(images):
+            out = []
+            for img in images:
+                ref = refs[int(img[0, 0, 0])]
+                keep = [k for k in range(len(ref["boxes"])) if rng.random() >= drop]
+                out.append(TextDetections(tuple(tuple(b + rng.normal(0, jitter) for b in ref["boxes"][k]) for k in keep),
+                                          tuple(float(rng.random()) for _ in keep), (1,) * len(keep),
+                                          tuple(ref["texts"][k] if rng.random() > 0.2 else "x" for k in keep)))
+            return out
+        return read
+
+    a = run_task(task, reader(1.0, 0.1), cache=False, bootstrap=B, show_progress=False)
+    b = run_task(task, reader(4.0, 0.3), cache=False, bootstrap=B, show_progress=False)
+    out = compare_runs(*_as_stored(a), *_as_stored(b), bootstrap=B)
+    cell = out["cells"][0]
+    tests, _ = paired_coco_tests(*a.cells[0].states[0].detection.to_coco(),
+                                 b.cells[0].states[0].detection.to_coco()[1], resamples=B)
+    for name in ("AP", "AP50", "AR100"):
+        assert cell["metrics"][name]["diff"]["ci95"] == list(tests[name].ci95), name
+    assert cell["metrics"]["cer"]["diff"]["ci95"] is not None
+    assert not [n for n in cell.get("notes", []) if "records give" in n]

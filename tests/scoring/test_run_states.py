@@ -86,8 +86,7 @@ FAMILIES = {"wer": _wer, "topk": lambda: _topk(False), "topk-binary": lambda: _t
 
 
 def _metrics(m: Any) -> dict[str, Any]:
-    """What compare runs reads: a component family's values from its summed rows (OCR's nested
-    detection comes back empty on purpose); COCO's computed stats."""
+    """What compare runs reads: a component family's values from its summed rows; COCO's computed stats."""
     if isinstance(m, ComponentMetric):
         return {k: float(v[0]) for k, v in m.values(m.unit_rows(m.table()).sum(axis=0)[None, :]).items()}
     return {k: v.value for k, v in m.compute(ci=False).metrics.items()}
@@ -106,6 +105,9 @@ def test_split_json_rebuild_scores_the_same(family: str) -> None:
     assert set(got) == set(want)
     if isinstance(m, ComponentMetric):  # each sample's row under its own id (sums alone would not show a mix-up)
         assert dict(zip(back.unit_ids(), back.table().tolist())) == dict(zip(m.unit_ids(), m.table().tolist()))
+        if family == "ocr":  # the text-line detection state nested in OCR's rides along
+            assert header["nested"] == ["detection"] and back.detection.to_coco() == m.detection.to_coco()
+            assert back.detection.to_coco()[0]["annotations"]
     else:
         assert back.to_coco() == m.to_coco()
     for k in want:
@@ -119,3 +121,12 @@ def test_attach_states_puts_each_samples_entries_in_its_record() -> None:
     assert headers[0]["layout"] == "rows" and headers[1] is None
     assert recs[1].values[STATE_KEY] == {"cell": 4, "rows": [m.table()[1].tolist(), None]}
     assert recs[1].to_json()[STATE_KEY]["cell"] == 4
+
+
+def test_records_written_before_nested_states_still_rebuild() -> None:
+    """An OCR record of an earlier run holds the bare row: the rows rebuild, the nested state empty."""
+    m = _ocr()
+    header, entries = split_state(m)
+    old_header = {k: v for k, v in header.items() if k != "nested"}
+    back = rebuild(old_header, list(entries), [e["row"] for e in entries.values()])
+    assert back.table().tolist() == m.table().tolist() and not back.detection.to_coco()[0]["annotations"]

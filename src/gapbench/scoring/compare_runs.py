@@ -10,12 +10,12 @@ Per cell (shift, severity, params present in both runs) and per metric, A and B 
 stored values (with their intervals); the difference A - B gets the paired bootstrap interval and
 p-value of :mod:`gapbench.scoring.compare` (the same draws of samples for both runs, Koehn 2004),
 computed from the metric states each record carries (:mod:`gapbench.scoring.run_states`). COCO
-stats (every summarize() stat, box and segm) are tested with
+stats (every summarize() stat, box, segm and OCR's text lines) are tested with
 :func:`gapbench.scoring.coco.paired_coco_tests`. Each test goes to the name the run gave the value
 (``segm_AP`` beside the box ``AP``: :func:`gapbench.core.results.unclash`). A metric without a state
-in the records (runs saved before states were recorded, counts, a sub-metric nested in a state such as
-OCR's text-line AP, whose records keep only its header) gets the point difference and a note, never an
-interval it does not have.
+in the records (runs saved before states were recorded, counts) gets the point difference and a note,
+never an interval it does not have. OCR's text-line stats are tested as COCO stats too, from the
+detection state nested in the OCR metric's.
 """
 from __future__ import annotations
 
@@ -235,6 +235,9 @@ def _compare_cell(ra: Mapping[str, Any], rb: Mapping[str, Any], headers: tuple[l
             names = list(ma.values(ma.unit_rows(ma.table()).sum(axis=0)[None, :]))
             found = {name: paired_test(ma, mb, name, ids, resamples, seed)
                      for name in ma.interval_names([n for n in names if "/" not in n])}
+            nested = getattr(ma, "detection", None), getattr(mb, "detection", None)  # OCR's text lines
+            if all(hasattr(m, "to_coco") for m in nested):
+                found.update(_coco_tests(*nested, resamples, seed, notes))
         else:
             found = _coco_tests(ma, mb, resamples, seed, notes)
         named = {unclash(kind, name, taken): test for name, test in found.items()}

@@ -7,8 +7,10 @@ one image's ground truth and detections (COCO). The runner stores the header onc
 run document (``metric_states[cell]``: one header per metric of the task) and the unit's entries in
 the sample's record (``metric_state``: ``{"cell": i, "rows": [one entry per metric]}``). Rebuilding
 puts them back together and loads the state through the metric's own ``from_state_dict``, so the
-rebuilt metric scores exactly what the run scored (a sub-metric nested in a state, OCR's text-line
-detection, is kept empty: those values are compared without a paired test).
+rebuilt metric scores exactly what the run scored. A COCO state nested in a component family's
+(OCR's text-line detection) rides along: that family's entry is then ``{"row": [...], "<key>":
+[image, annotations, detections]}`` and the header lists the keys under ``nested`` (records written
+before carry the bare row, and rebuild the nested state empty).
 """
 from __future__ import annotations
 
@@ -46,7 +48,14 @@ def split_state(metric: Any) -> tuple[dict[str, Any] | None, dict[str, Any]]:
         header["layout"] = "rows"
         n, width = (list(state["shape"]) + [0, 0])[:2]
         flat = state["table"]  # already a list: slice it rather than convert the table twice
-        return header, {u: flat[i * width:(i + 1) * width] for i, u in enumerate(metric.unit_ids()[:n])}
+        rows = {u: flat[i * width:(i + 1) * width] for i, u in enumerate(metric.unit_ids()[:n])}
+        nested = {k: {str(i): [img, anns, dets] for i, img, anns, dets in v["images"]}
+                  for k, v in state.items() if isinstance(v, Mapping) and isinstance(v.get("images"), list)}
+        if not nested:
+            return header, rows
+        header["nested"] = sorted(nested)
+        return header, {u: {"row": r, **{k: per_image.get(u) for k, per_image in nested.items()}}
+                        for u, r in rows.items()}
     if isinstance(state.get("images"), list):  # COCO: [id, image, annotations, detections] per image
         header = {k: _empty(v) for k, v in state.items() if k != "images"}
         header["layout"] = "images"
@@ -73,6 +82,12 @@ def rebuild(header: Mapping[str, Any], ids: Sequence[str], entries: Sequence[Any
     if header.get("layout") == "images":
         state["images"] = [[i, *e] for i, e in zip(ids, entries)]
     else:
+        nested = [k for k in header.get("nested", []) if isinstance(state.get(k), Mapping)]
+        state.pop("nested", None)
+        if entries and isinstance(entries[0], Mapping):  # a row with its nested states' entries
+            for k in nested:
+                state[k] = {**state[k], "images": [[i, *e[k]] for i, e in zip(ids, entries) if e.get(k)]}
+            entries = [e["row"] for e in entries]
         width = len(entries[0]) if len(entries) else 0
         state.update(ids=list(ids), shape=[len(entries), width], table=[x for e in entries for x in e])
     return ComponentMetric.from_state_dict(state)
