@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -51,14 +51,10 @@ def _add_commands(score_app: typer.Typer, compare_app: typer.Typer, unit: str, n
         alignments: AlignmentsOpt = False,
     ) -> None:
         from gapbench.cli.render import emit_score
-        from gapbench.errors import InputError
         from gapbench.scoring.text import score_text
 
-        if (pairs is None) == (ref is None and hyp is None):
-            raise InputError(None, None, "PAIRS.jsonl, or both --ref REF.txt and --hyp HYP.txt (not both forms)")
-        opts = dict(unit=unit, normalizer=normalizer.value, bootstrap=bootstrap, seed=seed, ci=not no_ci,
-                    alignments=alignments)
-        result = score_text(pairs, **opts) if pairs is not None else score_text(ref_file=ref, hyp_file=hyp, **opts)
+        result = _on_pairs(score_text, pairs, ref, hyp, unit=unit, normalizer=normalizer.value,
+                           bootstrap=bootstrap, seed=seed, ci=not no_ci, alignments=alignments)
         title = f"{name.upper()} (normalizer: {normalizer.value}, {result.info['utterances']} utterances)"
         if alignments and fmt != OutputFormat.json and out is None:
             result.notes.append("--alignments: the per-utterance records are in the JSON only (-f json or --out)")
@@ -116,14 +112,10 @@ def _add_semdist(score_app: typer.Typer, compare_app: typer.Typer) -> None:
         records: RecordsOpt = False,
     ) -> None:
         from gapbench.cli.render import emit_score
-        from gapbench.errors import InputError
         from gapbench.scoring.semdist import score_semdist
 
-        if (pairs is None) == (ref is None and hyp is None):
-            raise InputError(None, None, "PAIRS.jsonl, or both --ref REF.txt and --hyp HYP.txt (not both forms)")
-        opts = dict(normalizer=normalizer.value, model=model, bootstrap=bootstrap, seed=seed, ci=not no_ci)
-        result = (score_semdist(pairs, **opts) if pairs is not None  # type: ignore[arg-type]
-                  else score_semdist(ref_file=ref, hyp_file=hyp, **opts))  # type: ignore[arg-type]
+        result = _on_pairs(score_semdist, pairs, ref, hyp, normalizer=normalizer.value, model=model,
+                           bootstrap=bootstrap, seed=seed, ci=not no_ci)
         title = f"SemDist (normalizer: {normalizer.value}, {result.info['utterances']} utterances)"
         emit_score(result, fmt, out, title=title, units={"semdist": "1 - cosine"}, records=records)
 
@@ -151,3 +143,12 @@ def register(app: typer.Typer, score_app: typer.Typer, compare_app: typer.Typer)
     _add_commands(score_app, compare_app, "word", "wer", "word")
     _add_commands(score_app, compare_app, "char", "cer", "character")
     _add_semdist(score_app, compare_app)
+
+
+def _on_pairs(score: Any, pairs: Any, ref: Any, hyp: Any, **opts: Any) -> Any:
+    """``score`` on a pairs file, or on ``--ref``/``--hyp`` Kaldi files: exactly one of the two forms."""
+    from gapbench.errors import InputError
+
+    if (pairs is None) == (ref is None and hyp is None):
+        raise InputError(None, None, "PAIRS.jsonl, or both --ref REF.txt and --hyp HYP.txt (not both forms)")
+    return score(pairs, **opts) if pairs is not None else score(ref_file=ref, hyp_file=hyp, **opts)

@@ -13,15 +13,8 @@ from gapbench.core.results import CompareResult, ScoreResult
 from gapbench.metrics.intervals import DEFAULT_RESAMPLES, DEFAULT_SEED
 from gapbench.metrics.semdist import MODEL_PACKAGE, SemDistMetric
 from gapbench.scoring.compare import compare_metrics
-from gapbench.scoring.text import Loaded, PairsSource, load_pairs, pair_systems
+from gapbench.scoring.text import PairsSource, filled, load_pairs, pair_systems, scored
 from gapbench.text_normalizers.normalizers import get_normalizer
-
-
-def _metric(loaded: Loaded, normalizer: str, model: str) -> SemDistMetric:
-    refs, hyps, ids, _ = loaded
-    metric = SemDistMetric(normalizer, model)
-    metric.update(hyps, refs, None if ids is None or None in ids else ids)
-    return metric
 
 
 def score_semdist(
@@ -46,10 +39,7 @@ def score_semdist(
     or a local sentence-transformers directory with mean pooling. Needs ``gapbench[semdist]``.
     """
     loaded = load_pairs(pairs, refs=refs, hyps=hyps, ids=ids, ref_file=ref_file, hyp_file=hyp_file)
-    result = _metric(loaded, normalizer, model).compute(bootstrap=bootstrap, seed=seed, ci=ci)
-    if loaded[3] is not None:
-        result.info["source"] = loaded[3]
-    return result
+    return scored(SemDistMetric(normalizer, model), loaded, bootstrap, seed, ci)
 
 
 def compare_semdist(
@@ -66,7 +56,8 @@ def compare_semdist(
     references must be the same after normalisation."""
     norm = get_normalizer(normalizer)
     pa, pb, a_name, b_name = pair_systems(load_pairs(a), load_pairs(b), lambda x, y: norm(x) == norm(y))
-    result = compare_metrics(_metric(pa, normalizer, model), _metric(pb, normalizer, model), "semdist",
+    result = compare_metrics(filled(SemDistMetric(normalizer, model), pa), filled(SemDistMetric(normalizer, model), pb),
+                             "semdist",
                              a_label=a_name, b_label=b_name, bootstrap=bootstrap, seed=seed, ci=ci)
     result.info["normalizer"] = normalizer
     return result

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 from gapbench.core.results import CompareResult, ScoreResult
 from gapbench.data.text_pairs import TextPair, check_same_ids, join_kaldi, read_pairs_columns
@@ -16,6 +17,8 @@ from gapbench.metrics.intervals import DEFAULT_RESAMPLES, DEFAULT_SEED
 from gapbench.metrics.wer import KIND, Unit, WERMetric, tokenize
 from gapbench.scoring.compare import compare_metrics
 from gapbench.text_normalizers.normalizers import get_normalizer
+
+M = TypeVar("M")  # a metric state: update(hyps, refs, ids)
 
 PairsSource = str | os.PathLike[str] | Iterable[TextPair | tuple[str, str]]
 Loaded = tuple[list[str], list[str], list[str | None] | None, str | None]
@@ -95,11 +98,23 @@ def load_pairs(
     return [p.ref for p in loaded], [p.hyp for p in loaded], ids_out, source
 
 
-def _metric(loaded: Loaded, unit: Unit, normalizer: str, alignments: bool = False) -> WERMetric:
+def filled(metric: M, loaded: Loaded) -> M:
+    """``metric`` updated with the loaded pairs (their ids when every utterance has one)."""
     refs, hyps, ids, _ = loaded
-    metric = WERMetric(unit, normalizer, alignments)
     metric.update(hyps, refs, None if ids is None or None in ids else ids)
     return metric
+
+
+def scored(metric: Any, loaded: Loaded, bootstrap: int, seed: int, ci: bool) -> ScoreResult:
+    """The metric filled with ``loaded`` and computed; ``info["source"]`` names the pairs file."""
+    result = filled(metric, loaded).compute(bootstrap=bootstrap, seed=seed, ci=ci)
+    if loaded[3] is not None:
+        result.info["source"] = loaded[3]
+    return result
+
+
+def _metric(loaded: Loaded, unit: Unit, normalizer: str, alignments: bool = False) -> WERMetric:
+    return filled(WERMetric(unit, normalizer, alignments), loaded)
 
 
 def score_text(
@@ -129,10 +144,7 @@ def score_text(
     ``ci=False`` skips the interval. Bad input raises :class:`InputError`.
     """
     loaded = load_pairs(pairs, refs=refs, hyps=hyps, ids=ids, ref_file=ref_file, hyp_file=hyp_file)
-    result = _metric(loaded, unit, normalizer, alignments).compute(bootstrap=bootstrap, seed=seed, ci=ci)
-    if loaded[3] is not None:
-        result.info["source"] = loaded[3]
-    return result
+    return scored(WERMetric(unit, normalizer, alignments), loaded, bootstrap, seed, ci)
 
 
 score_wer = functools.partial(score_text, unit="word")
