@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from latency_sut import interrupted_at
 from latency_sut import pool as _pool
 from latency_sut import scores as _scores
 from latency_sut import sut as _sut
@@ -25,16 +26,7 @@ def _keys(obj, prefix=""):
 
 
 def test_server_ctrl_c_keeps_what_was_measured(monkeypatch):
-    real = loadgen.wait_until
-    calls = []
-
-    def interrupt_at_11(deadline):
-        calls.append(1)
-        if len(calls) == 11:
-            raise KeyboardInterrupt
-        return real(deadline)
-
-    monkeypatch.setattr(loadgen, "wait_until", interrupt_at_11)
+    monkeypatch.setattr(loadgen, "wait_until", interrupted_at(11, loadgen.wait_until))
     s = ScenarioSettings("server", min_queries=40, min_duration_s=0, qps=200.0, latency_bound_ms=100.0,
                          warmup_queries=0, early_stopping=False)
     b = run_scenario(_sut(_scores), _pool(), s).block

@@ -9,6 +9,7 @@ import time
 import numpy as np
 import pytest
 import typer
+from latency_sut import interrupted_at
 from latency_sut import pool as _pool
 from latency_sut import scores as _scores
 from latency_sut import sut as _sut
@@ -253,15 +254,7 @@ def test_real_time_factor_for_audio():
 
 
 def test_ctrl_c_keeps_what_was_measured():
-    n = []
-
-    def model(batch):
-        n.append(1)
-        if len(n) == 8:
-            raise KeyboardInterrupt
-        return _scores(batch)
-
-    b = run_scenario(_sut(model), _pool(), ScenarioSettings("single-stream", min_queries=50, min_duration_s=0,
+    b = run_scenario(_sut(interrupted_at(8, _scores)), _pool(), ScenarioSettings("single-stream", min_queries=50, min_duration_s=0,
                                                             warmup_queries=0)).block
     assert b["interrupted"] is True and b["queries"] == 7 and b["end_to_end"]["count"] == 7
     assert b["valid"] is False and any("interrupted" in r for r in b["invalid_reasons"])

@@ -11,6 +11,7 @@ import weakref
 
 import numpy as np
 import pytest
+from latency_sut import interrupted_at
 from latency_sut import pool as _pool
 from latency_sut import scores as _scores
 from latency_sut import sut as _sut
@@ -177,17 +178,8 @@ def test_process_sut_failures_overload_crash_and_ctrl_c(monkeypatch):
         assert res.unfinished == 8 - sum(r.completed for r in res.records) and not res.interrupted
 
     real_wait = process_sut.wait_until
-    n = []
-
-    def interrupt_at_6(deadline):
-        n.append(1)
-        if len(n) == 6:
-            raise KeyboardInterrupt
-        return real_wait(deadline)
-
-    monkeypatch.setattr(process_sut, "wait_until", interrupt_at_6)
     for workers in (1, 2):
-        n.clear()
+        monkeypatch.setattr(process_sut, "wait_until", interrupted_at(6, real_wait))
         res = open_loop_process(_sut(_scores), queries, np.arange(1, 21) * 0.02, workers=workers)
         done = [r.completed for r in res.records]
         assert res.interrupted and len(done) == 5 and res.unfinished == 20 - sum(done)

@@ -24,3 +24,16 @@ def sut(fn: Callable[[list[Any]], Any]) -> SystemUnderTest:
 def scores(batch: list[Any]) -> list[list[float]]:
     """A model that always says class 0."""
     return [[1.0, 0.0] for _ in batch]
+
+
+def interrupted_at(call: int, fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn``, except that its ``call``-th call raises KeyboardInterrupt (Ctrl-C at a known point)."""
+    calls = [0]
+
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        calls[0] += 1
+        if calls[0] == call:
+            raise KeyboardInterrupt
+        return fn(*args, **kwargs)
+
+    return wrapped
