@@ -207,15 +207,10 @@ def main(argv: list[str] | None = None) -> int:
     sleep = lambda b: time.sleep(1e-3) or [[1.0, 0.0] for _ in b]  # noqa: E731
     print(f"\n[3] server at {a.qps:g} QPS (Poisson, seed {a.seed}), 1 ms service, {n} queries: issue time - "
           f"scheduled time (target p99 <= 1000 us); inference = the service time the pipeline measured")
-    for label, fn, kw in (("spin (holds the GIL), --sut thread", spin, {}),
-                          ("spin (holds the GIL), --sut thread --switch-interval 1", spin, {"switch_interval_ms": 1.0}),
-                          ("spin (holds the GIL), --sut thread --switch-interval 0.2", spin,
-                           {"switch_interval_ms": 0.2}),
-                          ("spin (holds the GIL), --sut process", spin, {"sut": "process"}),
-                          ("sleep (releases the GIL), --sut thread", sleep, {}),
-                          ("sleep (releases the GIL), --sut process", sleep, {"sut": "process"})):
-        s = ScenarioSettings("server", min_queries=n, min_duration_s=0, qps=a.qps, latency_bound_ms=100.0,
-                             warmup_queries=10, seed=a.seed, **kw)
+    def server_line(label: str, fn: Any, **kw: Any) -> None:
+        """One server run: how late queries were issued, and what the model and the whole took."""
+        s = ScenarioSettings("server", min_queries=n, min_duration_s=0, latency_bound_ms=100.0, warmup_queries=10,
+                             seed=a.seed, **kw)
         run = run_scenario(sut(fn), samples, s)
         delay = np.array([r.issued_ns - r.scheduled_ns for r in run.load.records], dtype=np.int64)
         inf = run.block["stages"]["inference"]
@@ -223,20 +218,21 @@ def main(argv: list[str] | None = None) -> int:
               f"{delay.max() / 1e3:7.1f} us ({verdict(pct_us(delay, 99) <= 1000)}); inference p50 "
               f"{inf['p50_ms'] * 1e3:.0f} p99 {inf['p99_ms'] * 1e3:.0f} us; end-to-end p99 "
               f"{run.block['end_to_end']['p99_ms']:.3f} ms")
+
+    for label, fn, kw in (("spin (holds the GIL), --sut thread", spin, {}),
+                          ("spin (holds the GIL), --sut thread --switch-interval 1", spin, {"switch_interval_ms": 1.0}),
+                          ("spin (holds the GIL), --sut thread --switch-interval 0.2", spin,
+                           {"switch_interval_ms": 0.2}),
+                          ("spin (holds the GIL), --sut process", spin, {"sut": "process"}),
+                          ("sleep (releases the GIL), --sut thread", sleep, {}),
+                          ("sleep (releases the GIL), --sut process", sleep, {"sut": "process"})):
+        server_line(label, fn, qps=a.qps, **kw)
     qps2 = 6 * a.qps
     print(f"  two workers at {qps2:g} QPS (the spin model: in one process only one runs at a time, a lower switch "
           f"interval interleaves them; --sut process forks one child per worker)")
     for label, kw in (("--sut thread", {}), ("--sut thread --switch-interval 0.2", {"switch_interval_ms": 0.2}),
                       ("--sut process", {"sut": "process"})):
-        s = ScenarioSettings("server", min_queries=n, min_duration_s=0, qps=qps2, latency_bound_ms=100.0,
-                             warmup_queries=10, seed=a.seed, workers=2, **kw)
-        run = run_scenario(sut(spin), samples, s)
-        delay = np.array([r.issued_ns - r.scheduled_ns for r in run.load.records], dtype=np.int64)
-        inf = run.block["stages"]["inference"]
-        print(f"  {label:56s} issue p50 {pct_us(delay, 50):6.1f} p99 {pct_us(delay, 99):7.1f} max "
-              f"{delay.max() / 1e3:7.1f} us ({verdict(pct_us(delay, 99) <= 1000)}); inference p50 "
-              f"{inf['p50_ms'] * 1e3:.0f} p99 {inf['p99_ms'] * 1e3:.0f} us; end-to-end p99 "
-              f"{run.block['end_to_end']['p99_ms']:.3f} ms")
+        server_line(label, spin, qps=qps2, workers=2, **kw)
 
     # 4. harness overhead per query
     noop = model_fn(lambda i: 0)
