@@ -70,12 +70,18 @@ def paired_coco_tests(gt: Any, dt_a: Any, dt_b: Any, *, iou_type: str = "bbox",
     n = acc_a.mt.nI
     if n != acc_b.mt.nI:  # same GT, so this would be a bug in the loaders
         raise InputError(None, None, "both systems scored on the same images", f"{n} vs {acc_b.mt.nI}")
-    stat_a, stat_b = _memo_stats(acc_a), _memo_stats(acc_b)
-    tests = {name: stats.paired_bootstrap(lambda c, k=k: stat_a(c)[:, k], lambda c, k=k: stat_b(c)[:, k],
-                                          n, resamples, seed)
-             for k, name in enumerate(acc_a.stat_names)}
     notes = [] if n >= stats.MIN_UNITS else [f"only {n} image(s): no paired tests"]
-    return tests, notes
+    return _paired(acc_a, acc_b, acc_a.stat_names, resamples, seed), notes
+
+
+def _paired(acc_a: Any, acc_b: Any, names: tuple[str, ...], resamples: int, seed: int
+            ) -> dict[str, stats.PairedTest]:
+    """The paired image bootstrap of each named stat, every resample re-accumulated once per system."""
+    stat_a, stat_b = _memo_stats(acc_a), _memo_stats(acc_b)
+    columns = {name: k for k, name in enumerate(acc_a.stat_names)}
+    return {name: stats.paired_bootstrap(lambda c, k=columns[name]: stat_a(c)[:, k],
+                                         lambda c, k=columns[name]: stat_b(c)[:, k], acc_a.mt.nI, resamples, seed)
+            for name in names}
 
 
 def _memo_stats(acc: Any) -> Any:
@@ -89,16 +95,6 @@ def _memo_stats(acc: Any) -> Any:
         return memo[key]
 
     return stat
-
-
-def paired_ap_differences(acc_a: Any, acc_b: Any, counts: np.ndarray) -> np.ndarray:
-    """AP(A) - AP(B) for each row of image multiplicities ``counts`` (the same draw for both).
-
-    A row of counts is the dataset with each image copied that many times; the re-accumulation
-    with weights equals pycocotools on the copied dataset (:mod:`gapbench.metrics.coco_bootstrap`).
-    """
-    w = np.asarray(counts, dtype=np.int32)
-    return acc_a.stats(w)[0][:, 0] - acc_b.stats(w)[0][:, 0]
 
 
 def compare_coco(
@@ -144,8 +140,7 @@ def compare_coco(
         if acc_a is None or acc_b is None or n < stats.MIN_UNITS:
             notes.append(f"only {n} image(s), or no matching to resample: no bootstrap test")
         else:
-            test = stats.paired_bootstrap(lambda c: acc_a.stats(c)[0][:, 0], lambda c: acc_b.stats(c)[0][:, 0],
-                                          n, bootstrap, seed)
+            test = _paired(acc_a, acc_b, ("AP",), bootstrap, seed)["AP"]
             diff_ci, p_value, resamples = test.ci95, test.p_value, test.resamples
             if diff_ci is None:
                 notes.append("AP is undefined in every resample (no ground truth?): no bootstrap test")
